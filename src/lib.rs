@@ -1,0 +1,86 @@
+//! # gpm: Go's GPM scheduler for Rust futures
+//!
+//! gpm runs any `Future + Send + 'static` as a *goroutine* (a G) on a fixed
+//! set of *processors* (Ps, GOMAXPROCS of them) driven by OS threads (Ms),
+//! with Go's scheduling rules: a `runnext` slot and a 256-slot local run queue
+//! per P, a global queue, work stealing by halves, and spinning Ms limited to
+//! half the busy Ps.
+//!
+//! ```
+//! #[gpm::main]
+//! async fn main() {
+//!     let (tx, rx) = std::sync::mpsc::channel();
+//!     for i in 0..10u64 {
+//!         let tx = tx.clone();
+//!         gpm::go!(async move { tx.send(i * i).unwrap() });
+//!     }
+//!     drop(tx);
+//!     let handle = gpm::spawn(async { 6 * 7 });
+//!     assert_eq!(handle.await.unwrap(), 42);
+//!     gpm::yield_now().await;
+//! #   let total: u64 = rx.iter().sum();
+//! #   assert_eq!(total, 285);
+//! }
+//! ```
+//!
+//! | Go | gpm |
+//! | --- | --- |
+//! | `func main()` | `#[gpm::main] async fn main()` |
+//! | `go f(x)` | `gpm::go!(f(x))` |
+//! | `runtime.Gosched()` | `gpm::yield_now().await` |
+//! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
+//! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
+
+pub use gpm_core::{spawn, yield_now, JoinError, JoinHandle, YieldNow};
+pub use gpm_macros::{main, test};
+
+pub mod runtime {
+    //! The runtime: building it, entering it, and looking inside it.
+    //!
+    //! See [`Builder`] for the knobs (`procs`, `max_threads`, ...) and
+    //! [`stats`] for what the scheduler has done so far.
+    pub use gpm_core::runtime::*;
+}
+
+/// Starts a detached goroutine: Go's `go f(x)`.
+///
+/// `go!(future)` starts the future as a new G; `go! { statements }` wraps the
+/// statements in an `async move` block first. The G is detached: nobody joins
+/// it. A panic inside it prints `panic: <message>` and the goroutine's spawn
+/// location, then exits the process with status 2, as Go does (see
+/// [`runtime::Builder::unhandled_panic`] to change that).
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// gpm::go!(async move { tx.send("hello").unwrap() });
+/// # gpm::yield_now().await;
+/// # assert_eq!(rx.recv().unwrap(), "hello");
+/// # });
+/// ```
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// gpm::go! {
+///     let answer = 6 * 7;
+///     tx.send(answer).unwrap();
+/// }
+/// # assert_eq!(rx.recv().unwrap(), 42);
+/// # });
+/// ```
+#[macro_export]
+macro_rules! go {
+    ($future:expr) => {
+        $crate::__private::go($future)
+    };
+    ($($body:tt)*) => {
+        $crate::__private::go(async move { $($body)* })
+    };
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Support for gpm's macros; not a public API.
+    pub use gpm_core::runtime::__private::{go, run_main, run_test};
+}
