@@ -31,6 +31,8 @@
 //! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
 //! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
 
+#![warn(missing_docs)]
+
 pub use gpm_core::{spawn, yield_now, JoinError, JoinHandle, YieldNow};
 pub use gpm_macros::{main, test};
 

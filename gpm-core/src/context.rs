@@ -1,0 +1,92 @@
+//! The M running on this thread, if any (Go's `getg().m`).
+//!
+//! Every M, worker thread or `block_on` caller, keeps an [`MContext`] on its
+//! stack and points a thread-local at it while it runs the scheduler. The
+//! schedule function, `spawn` and `yield_now` use it to reach the current P
+//! without locks.
+
+use crate::p::PLocal;
+use crate::park::Parker;
+use crate::sched::Shared;
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::Arc;
+
+/// One M's own state.
+pub(crate) struct MContext {
+    /// The runtime this M belongs to.
+    pub(crate) shared: Arc<Shared>,
+    /// The P this M holds, if any. Never borrowed across a G's poll.
+    pub(crate) p: RefCell<Option<PLocal>>,
+    /// True while this M counts in `nmspinning`.
+    pub(crate) spinning: Cell<bool>,
+    /// State of this M's random number generator (steal order).
+    rng: Cell<u64>,
+    /// Set by `yield_now` during a poll; the schedule function then sends the
+    /// G to the global queue (Go's `Gosched`).
+    pub(crate) yield_requested: Cell<bool>,
+    /// Where this M sleeps.
+    pub(crate) parker: Arc<Parker>,
+    /// True for a `block_on` caller, whose M also runs a main G.
+    pub(crate) is_main: bool,
+}
+
+thread_local! {
+    static CURRENT: Cell<*const MContext> = const { Cell::new(ptr::null()) };
+}
+
+impl MContext {
+    pub(crate) fn new(shared: Arc<Shared>, parker: Arc<Parker>, is_main: bool) -> MContext {
+        static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
+        let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        MContext {
+            shared,
+            p: RefCell::new(None),
+            spinning: Cell::new(false),
+            rng: Cell::new(seed | 1),
+            yield_requested: Cell::new(false),
+            parker,
+            is_main,
+        }
+    }
+
+    /// A fast pseudo-random number (xorshift64*); for steal order only.
+    pub(crate) fn random(&self) -> u32 {
+        let mut x = self.rng.get();
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.rng.set(x);
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 32) as u32
+    }
+
+    pub(crate) fn has_p(&self) -> bool {
+        self.p.borrow().is_some()
+    }
+
+    /// Runs `f` with this context installed as the thread's current M.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        struct Reset(*const MContext);
+        impl Drop for Reset {
+            fn drop(&mut self) {
+                CURRENT.with(|c| c.set(self.0));
+            }
+        }
+        let prev = CURRENT.with(|c| c.replace(self));
+        let _reset = Reset(prev);
+        f()
+    }
+}
+
+/// Runs `f` with the current M's context, if this thread is an M.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&MContext>) -> R) -> R {
+    let ptr = CURRENT.with(Cell::get);
+    // SAFETY: `CURRENT` is only non-null inside `MContext::enter`, whose
+    // `&self` outlives the call; it is reset when `enter` returns or unwinds.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// True if this thread is running a gpm scheduler loop (a G may be running).
+pub(crate) fn in_runtime() -> bool {
+    CURRENT.with(|c| !c.get().is_null())
+}

@@ -1,0 +1,408 @@
+//! M: an OS thread running the scheduler loop (Go's `mstart`, `schedule`,
+//! `findRunnable`, `stealWork`, `stopm`).
+//!
+//! An M needs a P to run Gs. Worker Ms are threads the runtime starts when
+//! a P has work and no M (`startm`); they park on the idle list when there is
+//! nothing to do and are reused. A `block_on` caller is an M too: it runs its
+//! main G (goroutine 1 for the first one) on the calling thread, and other Gs
+//! in between, like any M; see [`run_main`].
+//!
+//! # Where an M looks for work (Go's `findRunnable`)
+//! 1. every 61st schedtick, one G from the global queue (fairness);
+//! 2. the P's runnext, then its ring;
+//! 3. a batch from the global queue;
+//! 4. stealing, if this M may spin: 4 rounds over all Ps in random order,
+//!    half of a victim's ring; in the last round a victim's runnext;
+//! 5. otherwise release the P (recheck the global queue under the idle
+//!    lock), stop spinning, recheck every queue, and sleep.
+
+use crate::context::MContext;
+use crate::g::G;
+use crate::p::PLocal;
+use crate::park::{Parker, Wakeup};
+use crate::sched::Shared;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{fence, AtomicBool, Ordering::{Acquire, Relaxed, SeqCst}};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
+use std::time::{Duration, Instant};
+
+/// Every this many schedticks the global queue is checked first (Go's 61: a
+/// prime, so it does not fall into step with program patterns).
+pub(crate) const GLOBAL_CHECK_INTERVAL: u64 = 61;
+
+/// Rounds of stealing over all Ps before giving up (Go's `stealTries`).
+const STEAL_ROUNDS: usize = 4;
+
+/// How long a thief waits before taking a running victim's runnext: the
+/// victim is usually about to run it itself (Go: `usleep(3)`).
+const RUNNEXT_STEAL_PAUSE: Duration = Duration::from_micros(3);
+
+/// What `find_runnable` found.
+enum Found {
+    /// A G; `true` if it came from runnext (it inherits the time slice).
+    G(G, bool),
+    /// The main G of this `block_on` M was woken: poll it (P kept).
+    Main,
+    /// Nothing: the P has been released; the M should sleep.
+    Nothing,
+}
+
+/// Entry point of a worker thread started by `startm` with P `p`.
+pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
+    let cx = MContext::new(shared, Arc::new(Parker::new()), false);
+    cx.enter(|| {
+        acquire(&cx, p, spinning);
+        loop {
+            if cx.shared.is_shutdown() {
+                break;
+            }
+            if !cx.has_p() && !stop_m(&cx) {
+                break;
+            }
+            schedule_once(&cx);
+        }
+        release_on_exit(&cx);
+    });
+    cx.shared.threads.fetch_sub(1, SeqCst);
+}
+
+/// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
+fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
+    let previous = cx.p.borrow_mut().replace(p);
+    assert!(previous.is_none(), "an M acquired a second P");
+    if spinning {
+        cx.spinning.set(true);
+    }
+}
+
+/// One turn of Go's `schedule`: find a G and run it. Returns false if the
+/// main G should be polled instead (block_on Ms only).
+fn schedule_once(cx: &MContext) -> bool {
+    if cx.shared.idle.p_waiters.load(Relaxed) > 0 && give_p_to_waiter(cx) {
+        return true;
+    }
+    match find_runnable(cx) {
+        Found::G(g, inherit) => {
+            if cx.spinning.get() {
+                reset_spinning(cx);
+            }
+            if !inherit {
+                let shared = &cx.shared;
+                let mut slot = cx.p.borrow_mut();
+                let p = slot.as_mut().expect("found a G without a P");
+                p.tick(&shared.ps[p.id]);
+            }
+            g.run();
+            true
+        }
+        Found::Main => {
+            if cx.spinning.get() {
+                reset_spinning(cx);
+            }
+            false
+        }
+        Found::Nothing => true,
+    }
+}
+
+/// Go's `resetspinning`: this M found work and stops spinning; if it was the
+/// last spinner, start another so that more work is found (chained wakeups).
+fn reset_spinning(cx: &MContext) {
+    cx.spinning.set(false);
+    cx.shared.idle.nmspinning.fetch_sub(1, SeqCst);
+    cx.shared.wakep();
+}
+
+/// A `block_on` M is waiting for a P: give it ours, then this M sleeps.
+fn give_p_to_waiter(cx: &MContext) -> bool {
+    let shared = &cx.shared;
+    let mut lists = shared.idle.lock();
+    let Some(waiter) = lists.take_p_waiter() else {
+        return false;
+    };
+    if std::ptr::eq(Arc::as_ptr(&waiter), Arc::as_ptr(&cx.parker)) {
+        // We are that waiter (a main M that already got a P back).
+        return false;
+    }
+    if cx.spinning.replace(false) {
+        shared.idle.nmspinning.fetch_sub(1, SeqCst);
+    }
+    let p = cx.p.borrow_mut().take().expect("schedule_once without a P");
+    waiter.hand(p, false);
+    true
+}
+
+fn find_runnable(cx: &MContext) -> Found {
+    let shared = &*cx.shared;
+    let procs = shared.procs();
+    'top: loop {
+        if shared.is_shutdown() {
+            return Found::Nothing;
+        }
+        if cx.is_main && main_woken(cx) {
+            return Found::Main;
+        }
+        {
+            let mut slot = cx.p.borrow_mut();
+            let p = slot.as_mut().expect("find_runnable without a P");
+            let ps = &shared.ps[p.id];
+            // Fairness: now and then the global queue goes first.
+            if p.schedtick % GLOBAL_CHECK_INTERVAL == 0 && !shared.global.is_empty() {
+                if let Some(g) = shared.global.pop() {
+                    return Found::G(g, false);
+                }
+            }
+            if let Some((g, inherit)) = p.get(ps) {
+                return Found::G(g, inherit);
+            }
+            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
+                return Found::G(g, false);
+            }
+            if cx.spinning.get() || shared.idle.may_spin(procs) {
+                if !cx.spinning.replace(true) {
+                    shared.idle.nmspinning.fetch_add(1, SeqCst);
+                }
+                if let Some(g) = steal_work(cx, p) {
+                    return Found::G(g, false);
+                }
+            }
+        }
+        if cx.is_main && main_woken(cx) {
+            return Found::Main;
+        }
+
+        // Nothing anywhere: give the P back.
+        let mut lists = shared.idle.lock();
+        {
+            let mut slot = cx.p.borrow_mut();
+            let p = slot.as_mut().expect("find_runnable without a P");
+            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
+                return Found::G(g, false);
+            }
+        }
+        if shared.idle.needspinning.load(SeqCst) && (cx.spinning.get() || shared.idle.may_spin(procs)) {
+            shared.idle.needspinning.store(false, SeqCst);
+            drop(lists);
+            continue 'top;
+        }
+        let p = cx.p.borrow_mut().take().expect("find_runnable without a P");
+        lists.put_p(&shared.ps, p);
+        drop(lists);
+
+        if cx.spinning.replace(false) {
+            // Stop spinning -> barrier -> recheck: pairs with `wakep`'s fence.
+            shared.idle.nmspinning.fetch_sub(1, SeqCst);
+            fence(SeqCst);
+            let work_somewhere = !shared.global.is_empty()
+                || shared.ps.iter().any(|p| !p.idle.load(SeqCst) && p.has_work());
+            if work_somewhere {
+                let p = shared.idle.lock().take_p(&shared.ps);
+                if let Some(p) = p {
+                    acquire(cx, p, true);
+                    shared.idle.nmspinning.fetch_add(1, SeqCst);
+                    continue 'top;
+                }
+            }
+        }
+        return Found::Nothing;
+    }
+}
+
+/// Go's `stealWork`: up to 4 rounds over every other P in random order.
+fn steal_work(cx: &MContext, p: &mut PLocal) -> Option<G> {
+    let shared = &*cx.shared;
+    for round in 0..STEAL_ROUNDS {
+        let last_round = round == STEAL_ROUNDS - 1;
+        for victim in shared.steal_order(cx.random()) {
+            if victim == p.id {
+                continue;
+            }
+            let v = &shared.ps[victim];
+            if v.idle.load(Relaxed) {
+                continue;
+            }
+            if let Some(g) = v.stealer.steal_into(&mut p.ring) {
+                shared.counters.steals.fetch_add(1, Relaxed);
+                shared.counters.stolen.fetch_add(p.ring.len() as u64 + 1, Relaxed);
+                return Some(g);
+            }
+            if last_round && v.has_runnext() && v.stealer.is_empty() {
+                // The victim is probably about to run it: give it a moment.
+                pause(RUNNEXT_STEAL_PAUSE);
+                if let Some(g) = v.take_runnext() {
+                    shared.counters.runnext_steals.fetch_add(1, Relaxed);
+                    return Some(g);
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Spins for `d` (a sleep would take tens of microseconds on Linux).
+fn pause(d: Duration) {
+    let start = Instant::now();
+    while start.elapsed() < d {
+        std::hint::spin_loop();
+    }
+}
+
+/// Go's `stopm`: sleep on the idle-M list until handed a P. Returns false
+/// at shutdown.
+fn stop_m(cx: &MContext) -> bool {
+    let shared = &cx.shared;
+    shared.idle.lock().put_m(cx.parker.clone());
+    shared.counters.parks.fetch_add(1, Relaxed);
+    loop {
+        match cx.parker.park() {
+            Wakeup::Handoff(p, spinning) => {
+                acquire(cx, p, spinning);
+                return true;
+            }
+            Wakeup::Shutdown => return false,
+            Wakeup::Notified => continue,
+        }
+    }
+}
+
+/// An M leaving (shutdown, or the end of `block_on`) gives back whatever P
+/// it holds or was handed, so no P is lost.
+fn release_on_exit(cx: &MContext) {
+    let shared = &cx.shared;
+    if cx.spinning.replace(false) {
+        shared.idle.nmspinning.fetch_sub(1, SeqCst);
+    }
+    let mut lists = shared.idle.lock();
+    lists.cancel_wait_for_p(&cx.parker);
+    // Handed under the idle lock, so nothing more can arrive now.
+    let handed = cx.parker.take_handoff().map(|(p, _)| p);
+    drop(lists);
+    let held = cx.p.borrow_mut().take();
+    for p in held.into_iter().chain(handed) {
+        if shared.is_shutdown() {
+            shared.idle.lock().put_p(&shared.ps, p);
+        } else {
+            shared.hand_off_p(p);
+        }
+    }
+}
+
+// ----- block_on: the main G ---------------------------------------------------
+
+/// The waker of a main G: sets `woken` and wakes its M if it sleeps.
+struct MainWaker {
+    woken: AtomicBool,
+    parker: Arc<Parker>,
+}
+
+impl Wake for MainWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        if !self.woken.swap(true, SeqCst) {
+            // On the main M itself (woken by a G it is running) the flag is
+            // enough: the loop looks at it after every G.
+            let on_own_m = crate::context::with_current(|cx| {
+                cx.is_some_and(|cx| std::ptr::eq(Arc::as_ptr(&cx.parker), Arc::as_ptr(&self.parker)))
+            });
+            if !on_own_m {
+                self.parker.notify();
+            }
+        }
+    }
+}
+
+thread_local! {
+    static MAIN_WOKEN: std::cell::Cell<*const AtomicBool> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+fn main_woken(_cx: &MContext) -> bool {
+    let flag = MAIN_WOKEN.with(std::cell::Cell::get);
+    // SAFETY: set by `run_main` to a flag it keeps alive while it runs.
+    !flag.is_null() && unsafe { (*flag).load(Acquire) }
+}
+
+/// Runs `future` as a main G on the calling thread, which acts as an M of
+/// `shared` until the future completes (Go's `main` on `m0`).
+pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
+    let parker = Arc::new(Parker::new());
+    let main = Arc::new(MainWaker { woken: AtomicBool::new(true), parker: parker.clone() });
+    let waker = Waker::from(main.clone());
+    let mut task_cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let cx = MContext::new(shared.clone(), parker.clone(), true);
+
+    shared.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).push(parker.clone());
+    shared.mains.fetch_add(1, SeqCst);
+    struct Leave<'a>(&'a MContext);
+    impl Drop for Leave<'_> {
+        fn drop(&mut self) {
+            release_on_exit(self.0);
+            let shared = &self.0.shared;
+            shared.mains.fetch_sub(1, SeqCst);
+            shared
+                .main_parkers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|p| !Arc::ptr_eq(p, &self.0.parker));
+            MAIN_WOKEN.with(|c| c.set(std::ptr::null()));
+        }
+    }
+    let prev_flag = MAIN_WOKEN.with(|c| c.replace(&main.woken));
+    assert!(prev_flag.is_null(), "nested block_on");
+    let _leave = Leave(&cx);
+
+    cx.enter(|| loop {
+        if shared.panicked.load(Acquire) {
+            let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).clone();
+            panic!("{}", message.unwrap_or_else(|| "a goroutine panicked".into()));
+        }
+        if main.woken.load(Acquire) {
+            if !cx.has_p() && !acquire_for_main(&cx) {
+                panic!("gpm runtime shut down while block_on was running");
+            }
+            main.woken.store(false, SeqCst);
+            if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
+                return output;
+            }
+            continue;
+        }
+        if !cx.has_p() {
+            match cx.parker.park() {
+                Wakeup::Handoff(p, spinning) => acquire(&cx, p, spinning),
+                Wakeup::Notified => {}
+                Wakeup::Shutdown => panic!("gpm runtime shut down while block_on was running"),
+            }
+            continue;
+        }
+        schedule_once(&cx);
+    })
+}
+
+/// Gets a P for a main G that was woken while its M had none: an idle P if
+/// there is one, else the next P any M gives up. Returns false at shutdown.
+fn acquire_for_main(cx: &MContext) -> bool {
+    let shared = &cx.shared;
+    let mut lists = shared.idle.lock();
+    if let Some(p) = lists.take_p(&shared.ps) {
+        drop(lists);
+        acquire(cx, p, false);
+        return true;
+    }
+    lists.wait_for_p(cx.parker.clone());
+    drop(lists);
+    loop {
+        match cx.parker.park() {
+            Wakeup::Handoff(p, spinning) => {
+                acquire(cx, p, spinning);
+                return true;
+            }
+            Wakeup::Notified => continue,
+            Wakeup::Shutdown => return false,
+        }
+    }
+}

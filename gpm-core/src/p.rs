@@ -1,0 +1,123 @@
+//! P: a processor, the right to run Gs (Go's `p`).
+//!
+//! There are exactly GOMAXPROCS Ps. Each has a `runnext` slot and a
+//! 256-slot [ring](crate::ring). A P is split in two, so that ownership is in
+//! the types:
+//! - [`P`] is the shared half, in the scheduler's array: `runnext` (an
+//!   atomic slot that thieves may empty), the thieves' end of the ring, and
+//!   counters that sysmon and `stats()` read.
+//! - [`PLocal`] is the owned half: the ring's owner end and the P's random
+//!   state. Exactly one exists per P; it moves from M to M (`acquirep` /
+//!   `releasep`) and sits in the idle list while no M holds it.
+//!
+//! # Rules (Go's `runqput` / `runqget`)
+//! - A G readied by the running G goes to `runnext`; the G it kicks out goes
+//!   to the ring's tail. Other Gs go to the tail.
+//! - A full ring moves 128 Gs plus the new one to the global queue at once.
+//! - `runnext` is taken first and inherits the time slice (no `schedtick`
+//!   bump), so a ping-pong pair shares one slice.
+
+use crate::g::G;
+use crate::global::GlobalQueue;
+use crate::ring::{self, Local, Steal};
+use std::ptr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
+
+/// The shared half of a P.
+pub(crate) struct P {
+    /// One G to run next, as `Runnable::into_raw`; null when empty. Owner and
+    /// thieves both take it with `swap`, so exactly one of them gets it.
+    runnext: AtomicPtr<()>,
+    /// The thieves' end of the ring.
+    pub(crate) stealer: Steal<G>,
+    /// Gs started from this P's ring or the global queue (not runnext).
+    /// Written only by the owner; read by sysmon and `stats()`.
+    pub(crate) schedtick: AtomicU64,
+    /// True while the P is in the idle list (thieves skip idle Ps).
+    pub(crate) idle: AtomicBool,
+}
+
+/// The owned half of a P; see the module docs.
+pub(crate) struct PLocal {
+    /// Index in the scheduler's array.
+    pub(crate) id: usize,
+    /// The ring's owner end.
+    pub(crate) ring: Local<G>,
+    /// Mirror of `P::schedtick`, so the owner never reads the atomic.
+    pub(crate) schedtick: u64,
+}
+
+/// Creates P number `id`, as its shared and owned halves.
+pub(crate) fn new(id: usize) -> (P, PLocal) {
+    let (local, stealer) = ring::new();
+    let p = P {
+        runnext: AtomicPtr::new(ptr::null_mut()),
+        stealer,
+        schedtick: AtomicU64::new(0),
+        idle: AtomicBool::new(true),
+    };
+    (p, PLocal { id, ring: local, schedtick: 0 })
+}
+
+impl P {
+    /// Puts `g` in runnext and returns the G it kicked out, if any.
+    pub(crate) fn put_runnext(&self, g: G) -> Option<G> {
+        // AcqRel: whoever takes the pointer out must see the Runnable that
+        // was published with it.
+        let old = self.runnext.swap(g.into_raw().as_ptr(), AcqRel);
+        // SAFETY: non-null values in `runnext` come from `Runnable::into_raw`
+        // and the swap made us their only owner.
+        ptr::NonNull::new(old).map(|old| unsafe { G::from_raw(old) })
+    }
+
+    /// Takes the G in runnext, if any (owner or thief).
+    pub(crate) fn take_runnext(&self) -> Option<G> {
+        if self.runnext.load(Relaxed).is_null() {
+            return None;
+        }
+        let old = self.runnext.swap(ptr::null_mut(), AcqRel);
+        // SAFETY: as in `put_runnext`.
+        ptr::NonNull::new(old).map(|old| unsafe { G::from_raw(old) })
+    }
+
+    /// True if runnext holds a G (a snapshot).
+    pub(crate) fn has_runnext(&self) -> bool {
+        !self.runnext.load(Acquire).is_null()
+    }
+
+    /// True if this P looks like it has Gs to run (a snapshot).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.stealer.is_empty() || self.has_runnext()
+    }
+}
+
+impl PLocal {
+    /// Go's `runqput`: `next` puts `g` in runnext (its old occupant goes to
+    /// the ring's tail). Returns true if the ring spilled to `global`.
+    pub(crate) fn put(&mut self, shared: &P, g: G, next: bool, global: &GlobalQueue) -> bool {
+        let g = if next {
+            match shared.put_runnext(g) {
+                Some(kicked) => kicked,
+                None => return false,
+            }
+        } else {
+            g
+        };
+        self.ring.push_back(g, global)
+    }
+
+    /// Go's `runqget`: runnext first, then the ring's head. The flag is true
+    /// when the G came from runnext (it inherits the time slice).
+    pub(crate) fn get(&mut self, shared: &P) -> Option<(G, bool)> {
+        if let Some(g) = shared.take_runnext() {
+            return Some((g, true));
+        }
+        self.ring.pop().map(|g| (g, false))
+    }
+
+    /// Counts a G started from the ring or the global queue.
+    pub(crate) fn tick(&mut self, shared: &P) {
+        self.schedtick += 1;
+        shared.schedtick.store(self.schedtick, Relaxed);
+    }
+}

@@ -1,0 +1,91 @@
+//! Where an M sleeps when it has nothing to run (Go's `notesleep` on `m.park`).
+//!
+//! Each M owns one [`Parker`]. Others wake it by handing it a P (`startm`),
+//! by a plain notification (the main G of a `block_on` was woken), or for
+//! shutdown. A hand-off made before the M sleeps is kept, so no wakeup is
+//! lost: the state is checked under the mutex before every wait.
+
+use crate::loom::{Condvar, Mutex};
+use crate::p::PLocal;
+
+/// Why a parked M woke up.
+pub(crate) enum Wakeup {
+    /// It was handed a P; `true` if it should start out spinning.
+    Handoff(PLocal, bool),
+    /// Somebody wants it to look around (its main G was woken).
+    Notified,
+    /// The runtime is shutting down.
+    Shutdown,
+}
+
+#[derive(Default)]
+struct State {
+    handoff: Option<(PLocal, bool)>,
+    notified: bool,
+    shutdown: bool,
+}
+
+/// One M's parking spot.
+#[derive(Default)]
+pub(crate) struct Parker {
+    state: Mutex<State>,
+    condvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Parker {
+        Parker::default()
+    }
+
+    fn lock(&self) -> crate::loom::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands P `p` to this M (Go's `mp.nextp = p; notewakeup`).
+    pub(crate) fn hand(&self, p: PLocal, spinning: bool) {
+        let mut state = self.lock();
+        assert!(state.handoff.is_none(), "an M was handed two Ps");
+        state.handoff = Some((p, spinning));
+        drop(state);
+        self.condvar.notify_one();
+    }
+
+    /// Wakes the M without a P.
+    pub(crate) fn notify(&self) {
+        let mut state = self.lock();
+        state.notified = true;
+        drop(state);
+        self.condvar.notify_one();
+    }
+
+    /// Tells the M to exit.
+    pub(crate) fn shutdown(&self) {
+        let mut state = self.lock();
+        state.shutdown = true;
+        drop(state);
+        self.condvar.notify_one();
+    }
+
+    /// Takes a P handed over but not yet picked up (an M that is going away).
+    pub(crate) fn take_handoff(&self) -> Option<(PLocal, bool)> {
+        self.lock().handoff.take()
+    }
+
+    /// Sleeps until handed a P, notified, or shut down. A hand-off wins over
+    /// a shutdown so that the P is not lost (the caller returns it).
+    pub(crate) fn park(&self) -> Wakeup {
+        let mut state = self.lock();
+        loop {
+            if let Some((p, spinning)) = state.handoff.take() {
+                return Wakeup::Handoff(p, spinning);
+            }
+            if state.shutdown {
+                return Wakeup::Shutdown;
+            }
+            if std::mem::take(&mut state.notified) {
+                return Wakeup::Notified;
+            }
+            state = self.condvar.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `Builder`: how many Ps, how many threads at most, what to do with panics.
+
+use super::procs;
+use super::Runtime;
+use crate::sched::{Config, Shared};
+use std::io;
+
+/// What happens when a goroutine started with `go!` panics (nobody can
+/// observe its panic through a `JoinHandle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// Print `panic: <message>`, `goroutine N [running]:` and where the
+    /// goroutine was started, then exit the process with status 2 (Go).
+    #[default]
+    ExitProcess,
+    /// Drop the goroutine and carry on.
+    Ignore,
+    /// Make the runtime's `block_on` panic with the goroutine's message
+    /// (what `#[gpm::test]` uses, so one panicking goroutine fails its test).
+    ShutdownRuntime,
+}
+
+/// Builds a [`Runtime`].
+///
+/// ```
+/// use gpm::runtime::Builder;
+///
+/// let rt = Builder::new().procs(2).thread_name("worker").build()?;
+/// assert_eq!(rt.block_on(async { gpm::runtime::gomaxprocs() }), 2);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    procs: Option<usize>,
+    max_threads: usize,
+    thread_name: String,
+    stack_size: Option<usize>,
+    unhandled_panic: UnhandledPanic,
+}
+
+/// Go's default limit on threads (`debug.SetMaxThreads`).
+pub const DEFAULT_MAX_THREADS: usize = 10_000;
+
+impl Default for Builder {
+    fn default() -> Self {
+        Builder::new()
+    }
+}
+
+impl Builder {
+    /// A builder with Go's defaults: GOMAXPROCS Ps (see
+    /// [`gomaxprocs`](super::gomaxprocs)), at most 10 000 threads.
+    pub fn new() -> Builder {
+        Builder {
+            procs: None,
+            max_threads: DEFAULT_MAX_THREADS,
+            thread_name: "gpm-m".to_owned(),
+            stack_size: None,
+            unhandled_panic: UnhandledPanic::default(),
+        }
+    }
+
+    /// Sets the number of Ps (GOMAXPROCS): how many goroutines may run at
+    /// once. This wins over the `GOMAXPROCS` environment variable. Zero is
+    /// rejected by [`build`](Builder::build).
+    pub fn procs(mut self, n: usize) -> Builder {
+        self.procs = Some(n);
+        self
+    }
+
+    /// Sets the most OS threads the runtime may start (Go's
+    /// `debug.SetMaxThreads`, default 10 000). Needing more is a fatal error
+    /// that names this limit.
+    pub fn max_threads(mut self, n: usize) -> Builder {
+        self.max_threads = n;
+        self
+    }
+
+    /// Names the runtime's threads (default `gpm-m`).
+    pub fn thread_name(mut self, name: impl Into<String>) -> Builder {
+        self.thread_name = name.into();
+        self
+    }
+
+    /// Sets the stack size of the runtime's threads.
+    pub fn thread_stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Chooses what a panic in a detached goroutine does; see [`UnhandledPanic`].
+    pub fn unhandled_panic(mut self, what: UnhandledPanic) -> Builder {
+        self.unhandled_panic = what;
+        self
+    }
+
+    /// Builds the runtime. No thread starts until there is work.
+    ///
+    /// # Errors
+    /// `InvalidInput` if `procs` is 0, or `max_threads` is 0.
+    pub fn build(&self) -> io::Result<Runtime> {
+        let procs = match self.procs {
+            Some(0) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "gpm: procs (GOMAXPROCS) must be at least 1, got 0",
+                ))
+            }
+            Some(n) => n,
+            None => procs::default_procs(),
+        };
+        if procs > u32::MAX as usize / 2 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("gpm: procs (GOMAXPROCS) = {procs} is too large"),
+            ));
+        }
+        if self.max_threads == 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "gpm: max_threads must be at least 1, got 0"));
+        }
+        let shared = Shared::new(Config {
+            procs,
+            max_threads: self.max_threads,
+            thread_name: self.thread_name.clone(),
+            stack_size: self.stack_size,
+            unhandled_panic: self.unhandled_panic,
+        });
+        Ok(Runtime::from_shared(shared))
+    }
+}

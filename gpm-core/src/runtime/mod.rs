@@ -1,0 +1,243 @@
+//! The runtime: [`Builder`], [`Runtime`], [`Handle`], and what the scheduler
+//! tells about itself ([`gomaxprocs`], [`num_goroutine`], [`stats`]).
+
+mod builder;
+mod procs;
+mod stats;
+
+pub use builder::{Builder, UnhandledPanic, DEFAULT_MAX_THREADS};
+pub use stats::Stats;
+
+use crate::context;
+use crate::sched::Shared;
+use crate::JoinHandle;
+use std::future::Future;
+use std::io;
+use std::panic::Location;
+use std::sync::Arc;
+
+/// A gpm runtime: GOMAXPROCS Ps, the Ms that run them, and every goroutine.
+///
+/// Dropping it shuts it down: Ms finish the poll they are in and exit, and
+/// every goroutine left, queued or parked, is dropped.
+///
+/// ```
+/// let rt = gpm::runtime::Runtime::new()?;
+/// let answer = rt.block_on(async {
+///     let h = gpm::spawn(async { 40 + 2 });
+///     h.await.unwrap()
+/// });
+/// assert_eq!(answer, 42);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+pub struct Runtime {
+    handle: Handle,
+}
+
+/// A cheap, clonable reference to a runtime, for spawning from anywhere.
+#[derive(Clone)]
+pub struct Handle {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Runtime {
+    /// A runtime with the default settings (see [`Builder::new`]).
+    ///
+    /// # Errors
+    /// As [`Builder::build`].
+    pub fn new() -> io::Result<Runtime> {
+        Builder::new().build()
+    }
+
+    pub(crate) fn from_shared(shared: Arc<Shared>) -> Runtime {
+        Runtime { handle: Handle { shared } }
+    }
+
+    /// Runs `future` as a goroutine on the calling thread until it is done.
+    ///
+    /// The calling thread becomes one of the runtime's Ms for the duration:
+    /// it holds a P, runs the future (which need not be `Send`), and runs
+    /// other goroutines whenever the future waits. The first `block_on`
+    /// future of a runtime is goroutine 1, as Go's `main`.
+    ///
+    /// # Panics
+    /// When called from inside a goroutine (it would block an M); when a
+    /// goroutine started with `go!` panics under
+    /// [`UnhandledPanic::ShutdownRuntime`]; and when `future` panics.
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.handle.block_on(future)
+    }
+
+    /// Starts a goroutine; see [`crate::spawn`]. Works from any thread.
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.spawn(future)
+    }
+
+    /// A handle to this runtime.
+    pub fn handle(&self) -> &Handle {
+        &self.handle
+    }
+
+    /// A snapshot of what the scheduler has done; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.handle.stats()
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.handle.shared.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Runtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runtime").field("procs", &self.handle.shared.procs()).finish()
+    }
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle").field("procs", &self.shared.procs()).finish()
+    }
+}
+
+impl Handle {
+    /// The runtime of the goroutine (or `block_on`) calling this.
+    ///
+    /// # Panics
+    /// Outside a gpm runtime; see [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        Handle::try_current().expect(
+            "there is no gpm runtime here: call this from a goroutine, or start one \
+             with #[gpm::main] or Runtime::block_on",
+        )
+    }
+
+    /// The current runtime, or `None` outside one.
+    pub fn try_current() -> Option<Handle> {
+        context::with_current(|cx| cx.map(|cx| Handle { shared: cx.shared.clone() }))
+    }
+
+    /// Starts a goroutine on this runtime from any thread; see [`crate::spawn`].
+    #[track_caller]
+    pub fn spawn<F>(&self, future: F) -> JoinHandle<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        JoinHandle::new(self.shared.spawn(future, Location::caller(), false))
+    }
+
+    /// Starts a detached goroutine (what `go!` does).
+    #[track_caller]
+    pub fn go<F>(&self, future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.shared.spawn(future, Location::caller(), true).detach();
+    }
+
+    /// Runs `future` on the calling thread as a goroutine; see
+    /// [`Runtime::block_on`].
+    pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        if context::in_runtime() {
+            panic!(
+                "gpm: block_on called from inside a goroutine; it would block this M \
+                 and every goroutine queued on its P. Use `.await` instead"
+            );
+        }
+        if self.shared.is_shutdown() {
+            panic!("gpm: block_on on a runtime that has shut down");
+        }
+        crate::m::run_main(self.shared.clone(), future)
+    }
+
+    /// A snapshot of what the scheduler has done; see [`Stats`].
+    pub fn stats(&self) -> Stats {
+        self.shared.stats()
+    }
+
+    /// The number of Ps of this runtime.
+    pub fn procs(&self) -> usize {
+        self.shared.procs()
+    }
+}
+
+/// GOMAXPROCS: the number of Ps of the current runtime, or, outside any
+/// runtime, the number a new runtime would get (the `GOMAXPROCS`
+/// environment variable if valid, else the CPUs this process may use,
+/// limited by its cgroup quota as Go 1.25 does).
+///
+/// ```
+/// let n = gpm::runtime::gomaxprocs();
+/// assert!(n >= 1);
+/// ```
+pub fn gomaxprocs() -> usize {
+    Handle::try_current().map_or_else(procs::default_procs, |h| h.procs())
+}
+
+/// The number of goroutines alive in the current runtime (Go's
+/// `runtime.NumGoroutine`), counting `block_on` futures; 0 outside one.
+pub fn num_goroutine() -> usize {
+    Handle::try_current().map_or(0, |h| h.shared.stats().goroutines)
+}
+
+/// A snapshot of the current runtime's scheduler; see [`Stats`].
+///
+/// # Panics
+/// Outside a gpm runtime (use [`Runtime::stats`] there).
+pub fn stats() -> Stats {
+    Handle::current().stats()
+}
+
+#[doc(hidden)]
+pub mod __private {
+    //! Entry points for gpm's macros; not a public API.
+    use super::{Builder, Handle, UnhandledPanic};
+    use std::future::Future;
+    use std::panic::Location;
+
+    /// `go!`: a detached goroutine on the current runtime.
+    #[track_caller]
+    pub fn go<F>(future: F)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        Handle::current().go(future);
+        let _ = Location::caller();
+    }
+
+    /// `#[gpm::main]`: runs `future` as goroutine 1; then the process may
+    /// exit while other goroutines run (Go's rule), so the runtime is not
+    /// shut down (which would wait for running goroutines).
+    pub fn run_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        let mut builder = Builder::new();
+        if let Some(n) = procs {
+            builder = builder.procs(n);
+        }
+        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        let output = rt.block_on(future);
+        std::mem::forget(rt);
+        output
+    }
+
+    /// `#[gpm::test]`: like `run_main`, but a panic in any goroutine fails
+    /// the test, and the runtime is shut down at the end.
+    pub fn run_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+        let mut builder = Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime);
+        if let Some(n) = procs {
+            builder = builder.procs(n);
+        }
+        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(future)
+    }
+}

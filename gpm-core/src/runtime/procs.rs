@@ -1,0 +1,139 @@
+//! The default GOMAXPROCS, as Go 1.25 computes it.
+//!
+//! 1. `GOMAXPROCS` in the environment, if it is a positive integer (an
+//!    invalid value is reported once on stderr and ignored, as Go does);
+//! 2. otherwise the number of CPUs this thread may run on (its affinity
+//!    mask), lowered to the cgroup CPU limit rounded up (but at least 2)
+//!    when a cgroup quota (v1 or v2) is set.
+
+use std::sync::OnceLock;
+
+/// The default number of Ps for a new runtime.
+pub(crate) fn default_procs() -> usize {
+    static DEFAULT: OnceLock<usize> = OnceLock::new();
+    *DEFAULT.get_or_init(|| {
+        match std::env::var("GOMAXPROCS") {
+            Ok(value) => match parse_env(&value) {
+                Some(n) => return n,
+                None => eprintln!("gpm: ignoring GOMAXPROCS={value:?}: it must be a positive integer"),
+            },
+            Err(std::env::VarError::NotUnicode(value)) => {
+                eprintln!("gpm: ignoring GOMAXPROCS={value:?}: it must be a positive integer")
+            }
+            Err(std::env::VarError::NotPresent) => {}
+        }
+        from_machine(affinity_cpus(), cgroup_limit())
+    })
+}
+
+/// Parses a `GOMAXPROCS` value: a positive integer, spaces around allowed.
+pub(crate) fn parse_env(value: &str) -> Option<usize> {
+    value.trim().parse::<usize>().ok().filter(|&n| n > 0)
+}
+
+/// Go 1.25's rule: `min(affinity, max(2, ceil(limit)))` when a limit is set.
+pub(crate) fn from_machine(affinity: usize, cgroup_limit: Option<f64>) -> usize {
+    let affinity = affinity.max(1);
+    match cgroup_limit {
+        Some(limit) if limit > 0.0 => {
+            let limit = (limit.ceil() as usize).max(2);
+            affinity.min(limit)
+        }
+        _ => affinity,
+    }
+}
+
+/// CPUs in this thread's affinity mask (`Cpus_allowed_list` in
+/// /proc/self/status), falling back to what std reports.
+fn affinity_cpus() -> usize {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                .and_then(|list| count_cpu_list(list.trim()))
+        })
+        .or_else(|| std::thread::available_parallelism().ok().map(usize::from))
+        .unwrap_or(1)
+}
+
+/// Counts a Linux CPU list such as `0-3,8,10-11`.
+pub(crate) fn count_cpu_list(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.split(',').filter(|p| !p.is_empty()) {
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) = (a.parse().ok()?, b.parse().ok()?);
+                n += b.checked_sub(a)? + 1;
+            }
+            None => {
+                part.parse::<usize>().ok()?;
+                n += 1;
+            }
+        }
+    }
+    (n > 0).then_some(n)
+}
+
+/// The cgroup CPU limit in CPUs (quota / period), if one is set.
+fn cgroup_limit() -> Option<f64> {
+    // cgroup v2: "max 100000" or "200000 100000".
+    if let Ok(text) = std::fs::read_to_string("/sys/fs/cgroup/cpu.max") {
+        return parse_cpu_max(&text);
+    }
+    // cgroup v1.
+    let quota = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").ok()?;
+    let period = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_period_us").ok()?;
+    let quota: i64 = quota.trim().parse().ok()?;
+    let period: i64 = period.trim().parse().ok()?;
+    (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
+}
+
+/// Parses cgroup v2's `cpu.max`.
+pub(crate) fn parse_cpu_max(text: &str) -> Option<f64> {
+    let mut parts = text.split_whitespace();
+    let quota = parts.next()?;
+    let period: f64 = parts.next()?.parse().ok()?;
+    if quota == "max" || period <= 0.0 {
+        return None;
+    }
+    let quota: f64 = quota.parse().ok()?;
+    Some(quota / period)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_values() {
+        assert_eq!(parse_env("4"), Some(4));
+        assert_eq!(parse_env(" 8 "), Some(8));
+        assert_eq!(parse_env("0"), None);
+        assert_eq!(parse_env("-1"), None);
+        assert_eq!(parse_env("two"), None);
+        assert_eq!(parse_env(""), None);
+    }
+
+    #[test]
+    fn cpu_lists() {
+        assert_eq!(count_cpu_list("0-3,8,10-11"), Some(7));
+        assert_eq!(count_cpu_list("0"), Some(1));
+        assert_eq!(count_cpu_list("3-1"), None);
+        assert_eq!(count_cpu_list("x"), None);
+    }
+
+    #[test]
+    fn cgroup_rules() {
+        assert_eq!(parse_cpu_max("max 100000\n"), None);
+        assert_eq!(parse_cpu_max("150000 100000\n"), Some(1.5));
+        // Go 1.25: ceil(1.5) = 2; a quota below 2 still gives 2 ...
+        assert_eq!(from_machine(8, Some(1.5)), 2);
+        assert_eq!(from_machine(8, Some(0.5)), 2);
+        // ... but never more than the affinity mask allows.
+        assert_eq!(from_machine(1, Some(4.0)), 1);
+        assert_eq!(from_machine(8, Some(2.5)), 3);
+        assert_eq!(from_machine(8, None), 8);
+    }
+}

@@ -1,0 +1,445 @@
+//! The scheduler's shared state (Go's `sched` and `allp`) and the operations
+//! every M uses on it: readying a G (`runqput` + `wakep`), starting Ms
+//! (`startm`), handing Ps over (`handoffp`), spawning (`newproc`), shutdown.
+
+use crate::context;
+use crate::g::{panic_message, GFuture, GInfo, G, MAIN_GOID};
+use crate::global::GlobalQueue;
+use crate::idle::Idle;
+use crate::m;
+use crate::p::{self, PLocal, P};
+use crate::park::Parker;
+use crate::registry::Registry;
+use crate::runtime::{Stats, UnhandledPanic};
+use crate::JoinError;
+use async_task::ScheduleInfo;
+use crossbeam_utils::CachePadded;
+use std::any::Any;
+use std::future::Future;
+use std::io::Write;
+use std::panic::Location;
+use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}};
+use std::sync::{Arc, Mutex, Weak};
+use std::thread;
+
+/// What the `Builder` decided.
+pub(crate) struct Config {
+    pub(crate) procs: usize,
+    pub(crate) max_threads: usize,
+    pub(crate) thread_name: String,
+    pub(crate) stack_size: Option<usize>,
+    pub(crate) unhandled_panic: UnhandledPanic,
+}
+
+/// Event counters for `stats()` (relaxed; approximate under concurrency).
+#[derive(Default)]
+pub(crate) struct Counters {
+    /// Successful steals of a ring's half.
+    pub(crate) steals: CachePadded<AtomicU64>,
+    /// Gs moved by those steals.
+    pub(crate) stolen: AtomicU64,
+    /// Steals of a victim's runnext.
+    pub(crate) runnext_steals: AtomicU64,
+    /// Times a full ring spilled to the global queue.
+    pub(crate) spills: CachePadded<AtomicU64>,
+    /// Times an M went to sleep.
+    pub(crate) parks: CachePadded<AtomicU64>,
+}
+
+/// One runtime's scheduler.
+pub(crate) struct Shared {
+    /// The `Arc` this lives in, for starting Ms from `&self`.
+    me: Weak<Shared>,
+    /// The shared halves of the Ps (Go's `allp`).
+    pub(crate) ps: Box<[P]>,
+    /// The global run queue.
+    pub(crate) global: GlobalQueue,
+    /// Idle Ps and Ms, spinning count.
+    pub(crate) idle: Idle,
+    /// Every live G.
+    pub(crate) registry: Registry,
+    pub(crate) config: Config,
+    pub(crate) counters: Counters,
+    /// Steal orders: numbers coprime to GOMAXPROCS (Go's `randomOrder`).
+    coprimes: Box<[usize]>,
+    /// Next goroutine id.
+    next_goid: AtomicU64,
+    /// Threads started as Ms (worker threads; `block_on` callers are not counted).
+    pub(crate) threads: AtomicUsize,
+    /// `block_on` calls under way (each runs a main G).
+    pub(crate) mains: AtomicUsize,
+    /// Set once by `Runtime`'s drop.
+    shutdown: AtomicBool,
+    /// Worker threads to join at shutdown.
+    workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// A detached G's panic under `UnhandledPanic::ShutdownRuntime`, waiting
+    /// for `block_on` to re-raise it.
+    pub(crate) panic: Mutex<Option<String>>,
+    pub(crate) panicked: AtomicBool,
+    /// Parkers of `block_on` Ms, to wake them for a panic or shutdown.
+    pub(crate) main_parkers: Mutex<Vec<Arc<Parker>>>,
+}
+
+impl Shared {
+    pub(crate) fn new(config: Config) -> Arc<Shared> {
+        let procs = config.procs;
+        let (ps, locals): (Vec<P>, Vec<PLocal>) = (0..procs).map(p::new).unzip();
+        // Pop order of the idle list is LIFO: reverse so that P0 goes first.
+        let locals: Vec<PLocal> = locals.into_iter().rev().collect();
+        let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
+        Arc::new_cyclic(|me| Shared {
+            me: me.clone(),
+            ps: ps.into_boxed_slice(),
+            global: GlobalQueue::default(),
+            idle: Idle::new(locals),
+            registry: Registry::new(procs),
+            config,
+            counters: Counters::default(),
+            coprimes,
+            next_goid: AtomicU64::new(MAIN_GOID + 1),
+            threads: AtomicUsize::new(0),
+            mains: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            workers: Mutex::new(Vec::new()),
+            panic: Mutex::new(None),
+            panicked: AtomicBool::new(false),
+            main_parkers: Mutex::new(Vec::new()),
+        })
+    }
+
+    pub(crate) fn procs(&self) -> usize {
+        self.ps.len()
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(Acquire)
+    }
+
+    /// The id for a new G.
+    pub(crate) fn next_goid(&self) -> u64 {
+        self.next_goid.fetch_add(1, Relaxed)
+    }
+
+
+    /// Visits every P index once, in a random order (Go's `stealOrder`):
+    /// start anywhere, step by a number coprime to the count.
+    pub(crate) fn steal_order(&self, random: u32) -> impl Iterator<Item = usize> + '_ {
+        let n = self.procs();
+        let random = random as usize;
+        let step = self.coprimes[(random / n) % self.coprimes.len()];
+        let start = random % n;
+        (0..n).map(move |i| (start + i * step) % n)
+    }
+
+    // ----- readying Gs ---------------------------------------------------
+
+    /// Makes a G runnable from outside any P (Go's `injectglist`): the global
+    /// queue, then `wakep`.
+    pub(crate) fn inject(&self, g: G) {
+        if self.is_shutdown() {
+            // The runtime is gone: dropping the runnable drops the future.
+            drop(g);
+            return;
+        }
+        g.metadata().set_state(crate::g::GState::Runnable);
+        self.global.push(g);
+        self.wakep();
+    }
+
+    /// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning
+    /// M to look for the work just submitted.
+    pub(crate) fn wakep(&self) {
+        // Submit work -> barrier -> check spinning: pairs with the fence in
+        // `m::find_runnable` after an M stops spinning.
+        fence(SeqCst);
+        let idle = &self.idle;
+        if idle.nmspinning.load(SeqCst) != 0 || idle.npidle.load(SeqCst) == 0 {
+            if idle.npidle.load(SeqCst) == 0 && idle.nmspinning.load(SeqCst) == 0 {
+                // Every P is busy; whoever releases one next looks again.
+                idle.needspinning.store(true, SeqCst);
+            }
+            return;
+        }
+        if idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_err() {
+            return;
+        }
+        let p = idle.lock().take_p(&self.ps);
+        match p {
+            Some(p) => self.start_m(p, true),
+            None => {
+                idle.nmspinning.fetch_sub(1, SeqCst);
+                idle.needspinning.store(true, SeqCst);
+            }
+        }
+    }
+
+    /// Go's `startm`: gives P `p` to an idle M, or to a new one.
+    pub(crate) fn start_m(&self, p: PLocal, spinning: bool) {
+        let mut lists = self.idle.lock();
+        if let Some(m) = lists.take_m() {
+            // Handed under the idle lock, so a departing M cannot miss it.
+            m.hand(p, spinning);
+            return;
+        }
+        drop(lists);
+        self.new_m(p, spinning);
+    }
+
+    /// Starts a new worker thread holding `p` (Go's `newm`).
+    fn new_m(&self, p: PLocal, spinning: bool) {
+        let threads = self.threads.fetch_add(1, SeqCst) + 1;
+        if threads > self.config.max_threads {
+            fatal(&format!(
+                "thread exhaustion: the runtime needs more than max_threads = {} threads \
+                 (raise it with Builder::max_threads)",
+                self.config.max_threads
+            ));
+        }
+        let shared = self.self_arc();
+        let mut builder = thread::Builder::new().name(self.config.thread_name.clone());
+        if let Some(size) = self.config.stack_size {
+            builder = builder.stack_size(size);
+        }
+        match builder.spawn(move || m::worker_main(shared, p, spinning)) {
+            Ok(handle) => self.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle),
+            Err(e) => fatal(&format!("runtime: failed to create new OS thread (have {} already): {e}", threads - 1)),
+        }
+    }
+
+    /// Go's `handoffp`: the calling M gives up `p` (it is about to block or
+    /// leave). The P gets an M at once if it has work or someone should spin;
+    /// otherwise it goes idle.
+    pub(crate) fn hand_off_p(&self, p: PLocal) {
+        let has_work = self.ps[p.id].has_work() || !self.global.is_empty();
+        if has_work && !self.is_shutdown() {
+            self.start_m(p, false);
+            return;
+        }
+        if self.idle.nmspinning.load(SeqCst) == 0
+            && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+            && !self.is_shutdown()
+        {
+            // Nobody is looking for work: let this P look (Go does the same
+            // so that work submitted meanwhile is not stranded).
+            if has_work {
+                self.start_m(p, true);
+                return;
+            }
+            self.idle.nmspinning.fetch_sub(1, SeqCst);
+        }
+        self.idle.lock().put_p(&self.ps, p);
+    }
+
+    /// The `Arc` that owns this `Shared` (every `Shared` lives in one).
+    fn self_arc(&self) -> Arc<Shared> {
+        self.me.upgrade().expect("gpm runtime state used after its runtime was dropped")
+    }
+
+    // ----- spawning ------------------------------------------------------
+
+    /// Go's `newproc`: creates a G for `future` and makes it runnable. From
+    /// a G of this runtime it goes to the current P's runnext; from anywhere
+    /// else to the global queue.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        location: &'static Location<'static>,
+        detached: bool,
+    ) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let info = GInfo::new(self.clone(), self.next_goid(), location, detached);
+        let (g, task) = async_task::Builder::new().metadata(info).spawn(
+            // SAFETY: `info` is the metadata of the task being built, which
+            // outlives its future.
+            |info: &GInfo| unsafe { GFuture::new(info, future) },
+            async_task::WithInfo(schedule),
+        );
+        self.registry.insert(&g);
+        g.schedule();
+        task
+    }
+
+    // ----- shutdown --------------------------------------------------------
+
+    /// Stops every M, then drops every G: queued ones first, then parked ones
+    /// (each is woken, and the schedule function drops it).
+    pub(crate) fn shutdown(&self) {
+        if self.shutdown.swap(true, SeqCst) {
+            return;
+        }
+        for parker in self.idle.lock().all_parkers() {
+            parker.shutdown();
+        }
+        for parker in self.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            parker.shutdown();
+        }
+        let me = thread::current().id();
+        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+        for worker in workers {
+            // A runtime dropped from one of its own Gs cannot wait for itself.
+            if worker.thread().id() != me {
+                let _ = worker.join();
+            }
+        }
+        // Ms may have been started while we joined; they see `shutdown`.
+        loop {
+            let more = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+            if more.is_empty() {
+                break;
+            }
+            for worker in more {
+                if worker.thread().id() != me {
+                    let _ = worker.join();
+                }
+            }
+        }
+        self.drain();
+    }
+
+    /// Drops every queued G, then every parked one.
+    fn drain(&self) {
+        let idle_ps = self.idle.lock().drain_ps();
+        drop(idle_ps); // a ring drops what it holds
+        for p in self.ps.iter() {
+            drop(p.take_runnext());
+        }
+        drop(self.global.drain());
+        // Parked Gs: wake each; `schedule` sees `shutdown` and drops it.
+        // Dropping one G's future may wake another: repeat until none is left.
+        loop {
+            let wakers = self.registry.all_wakers();
+            if wakers.is_empty() {
+                break;
+            }
+            let before = self.registry.len();
+            for waker in wakers {
+                waker.wake();
+            }
+            drop(self.global.drain());
+            if self.registry.len() >= before {
+                // Those left are running on threads we could not join (a
+                // runtime dropped from its own G); they go when they finish.
+                break;
+            }
+        }
+    }
+
+    // ----- panics -----------------------------------------------------------
+
+    /// A detached G panicked. Returns the payload if the runtime carries on.
+    pub(crate) fn unhandled_panic(&self, info: &GInfo, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+        let message = panic_message(payload.as_ref()).to_owned();
+        match self.config.unhandled_panic {
+            UnhandledPanic::Ignore => payload,
+            UnhandledPanic::ExitProcess => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "panic: {message}\n\ngoroutine {} [running]:\n{}\n",
+                    info.goid, info.location
+                );
+                let _ = err.flush();
+                let _ = std::io::stdout().flush();
+                std::process::exit(2);
+            }
+            UnhandledPanic::ShutdownRuntime => {
+                let text = format!("goroutine {} (started at {}) panicked: {message}", info.goid, info.location);
+                let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    *slot = Some(text);
+                }
+                drop(slot);
+                self.panicked.store(true, Release);
+                for parker in self.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    parker.notify();
+                }
+                payload
+            }
+        }
+    }
+
+    // ----- stats ------------------------------------------------------------
+
+    pub(crate) fn stats(&self) -> Stats {
+        let lists = self.idle.lock();
+        let idle_threads = lists.idle_ms();
+        drop(lists);
+        Stats {
+            procs: self.procs(),
+            local_queues: self.ps.iter().map(|p| p.stealer.len()).collect(),
+            runnext: self.ps.iter().map(P::has_runnext).collect(),
+            schedticks: self.ps.iter().map(|p| p.schedtick.load(Relaxed)).collect(),
+            global_queue: self.global.len(),
+            threads: self.threads.load(Relaxed),
+            idle_threads,
+            spinning_threads: self.idle.nmspinning.load(Relaxed),
+            idle_procs: self.idle.npidle.load(Relaxed),
+            goroutines: self.registry.len() + self.mains.load(Relaxed),
+            steals: self.counters.steals.load(Relaxed),
+            stolen: self.counters.stolen.load(Relaxed),
+            runnext_steals: self.counters.runnext_steals.load(Relaxed),
+            spills: self.counters.spills.load(Relaxed),
+            parks: self.counters.parks.load(Relaxed),
+        }
+    }
+}
+
+/// The schedule function of every G: called when a G is woken (and once at
+/// spawn). Go's `ready` / `runqput(next)` + `wakep`.
+///
+/// - On an M of the G's runtime that holds a P: a G woken while it was
+///   running (it woke itself) goes to the ring's tail, or to the global
+///   queue if it called `yield_now`; any other G goes to runnext.
+/// - Anywhere else (a std thread, another runtime, an M without a P): the
+///   global queue.
+fn schedule(g: G, info: ScheduleInfo) {
+    let done = context::with_current(|cx| {
+        let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared)))?;
+        let Ok(mut slot) = cx.p.try_borrow_mut() else {
+            return Some(g);
+        };
+        let Some(p) = slot.as_mut() else {
+            return Some(g);
+        };
+        let shared = &*cx.shared;
+        if shared.is_shutdown() {
+            return Some(g);
+        }
+        g.metadata().set_state(crate::g::GState::Runnable);
+        if info.woken_while_running && cx.yield_requested.replace(false) {
+            drop(slot);
+            shared.global.push(g);
+        } else {
+            let next = !info.woken_while_running;
+            if p.put(&shared.ps[p.id], g, next, &shared.global) {
+                shared.counters.spills.fetch_add(1, Relaxed);
+            }
+            drop(slot);
+        }
+        shared.wakep();
+        None
+    });
+    if let Some(g) = done {
+        let shared = g.metadata().shared.clone();
+        shared.inject(g);
+    }
+}
+
+/// Prints a Go-style fatal error and exits with status 2.
+pub(crate) fn fatal(message: &str) -> ! {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "fatal error: {message}");
+    let _ = err.flush();
+    std::process::exit(2);
+}
+
+fn gcd(a: usize, b: usize) -> usize {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
