@@ -15,7 +15,7 @@
 //!
 //! Either the submitter sees the spinner, or the spinner sees the work.
 
-use crate::loom::{AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use crate::loom::{fence, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use std::sync::Arc;
 use crate::p::{PLocal, P};
 use crate::park::Parker;
@@ -60,6 +60,85 @@ impl Idle {
 
     pub(crate) fn lock(&self) -> IdleGuard<'_> {
         IdleGuard { idle: self, lists: self.lists.lock().unwrap_or_else(|e| e.into_inner()) }
+    }
+
+    /// The decision half of Go's `wakep`, called after new work was made
+    /// runnable: returns a P for a new spinning M to take, or `None` when
+    /// nobody needs to be woken (someone spins already, or every P is busy,
+    /// in which case `needspinning` tells the next M releasing a P to look
+    /// again). On `Some`, `nmspinning` already counts the M to be started.
+    pub(crate) fn wakep_claim(&self, ps: &[P]) -> Option<PLocal> {
+        // Submit work -> barrier -> check spinning: pairs with the fence in
+        // `release_p` after an M stops spinning.
+        fence(SeqCst);
+        if self.nmspinning.load(SeqCst) != 0 {
+            return None;
+        }
+        if self.npidle.load(SeqCst) == 0 {
+            if self.needspinning.load(SeqCst) {
+                return None;
+            }
+            // Set under the lock, which serialises with an M about to release
+            // its P: it checks the flag under the same lock.
+            let lists = self.lock();
+            if self.npidle.load(SeqCst) == 0 {
+                self.needspinning.store(true, SeqCst);
+                return None;
+            }
+            drop(lists);
+        }
+        if self.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_err() {
+            return None;
+        }
+        let mut lists = self.lock();
+        let p = lists.take_p(ps);
+        if p.is_none() {
+            self.needspinning.store(true, SeqCst);
+            self.nmspinning.fetch_sub(1, SeqCst);
+        }
+        p
+    }
+
+    /// The end of Go's `findRunnable` for an M that found nothing: give `p`
+    /// back, stop spinning, and look once more.
+    ///
+    /// `global_has_work` is checked under the idle lock before the P goes;
+    /// `any_work` (every queue) after a spinning M has stopped spinning.
+    /// Returns `Some(p)` when the M should look again with `p` (then
+    /// `spinning` says whether it now spins), `None` when the P is released
+    /// and the M should sleep.
+    pub(crate) fn release_p(
+        &self,
+        ps: &[P],
+        p: PLocal,
+        spinning: &mut bool,
+        global_has_work: impl Fn() -> bool,
+        any_work: impl Fn() -> bool,
+    ) -> Option<PLocal> {
+        let procs = ps.len();
+        let mut lists = self.lock();
+        if global_has_work() {
+            return Some(p);
+        }
+        if self.needspinning.load(SeqCst) && (*spinning || self.may_spin(procs)) {
+            self.needspinning.store(false, SeqCst);
+            return Some(p);
+        }
+        lists.put_p(ps, p);
+        drop(lists);
+        if std::mem::take(spinning) {
+            // Stop spinning -> barrier -> recheck: pairs with `wakep_claim`.
+            self.nmspinning.fetch_sub(1, SeqCst);
+            fence(SeqCst);
+            if any_work() {
+                if let Some(p) = self.lock().take_p(ps) {
+                    self.nmspinning.fetch_add(1, SeqCst);
+                    *spinning = true;
+                    return Some(p);
+                }
+            }
+        }
+        None
     }
 
     /// True if an M that is not spinning may start spinning

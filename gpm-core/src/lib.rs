@@ -41,6 +41,9 @@ pub mod runtime;
 mod sched;
 mod yield_now;
 
+#[cfg(all(test, loom))]
+mod loom_tests;
+
 pub use join::{JoinError, JoinHandle};
 pub use yield_now::{yield_now, YieldNow};
 

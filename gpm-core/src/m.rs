@@ -23,7 +23,7 @@ use crate::park::{Parker, Wakeup};
 use crate::sched::Shared;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{fence, AtomicBool, Ordering::{Acquire, Relaxed, SeqCst}};
+use std::sync::atomic::{AtomicBool, Ordering::{Acquire, Relaxed, SeqCst}};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -173,40 +173,24 @@ fn find_runnable(cx: &MContext) -> Found {
             return Found::Main;
         }
 
-        // Nothing anywhere: give the P back.
-        let mut lists = shared.idle.lock();
-        {
-            let mut slot = cx.p.borrow_mut();
-            let p = slot.as_mut().expect("find_runnable without a P");
-            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
-                return Found::G(g, false);
-            }
-        }
-        if shared.idle.needspinning.load(SeqCst) && (cx.spinning.get() || shared.idle.may_spin(procs)) {
-            shared.idle.needspinning.store(false, SeqCst);
-            drop(lists);
-            continue 'top;
-        }
+        // Nothing anywhere: give the P back, and look once more.
         let p = cx.p.borrow_mut().take().expect("find_runnable without a P");
-        lists.put_p(&shared.ps, p);
-        drop(lists);
-
-        if cx.spinning.replace(false) {
-            // Stop spinning -> barrier -> recheck: pairs with `wakep`'s fence.
-            shared.idle.nmspinning.fetch_sub(1, SeqCst);
-            fence(SeqCst);
-            let work_somewhere = !shared.global.is_empty()
-                || shared.ps.iter().any(|p| !p.idle.load(SeqCst) && p.has_work());
-            if work_somewhere {
-                let p = shared.idle.lock().take_p(&shared.ps);
-                if let Some(p) = p {
-                    acquire(cx, p, true);
-                    shared.idle.nmspinning.fetch_add(1, SeqCst);
-                    continue 'top;
-                }
+        let mut spinning = cx.spinning.get();
+        let again = shared.idle.release_p(
+            &shared.ps,
+            p,
+            &mut spinning,
+            || !shared.global.is_empty(),
+            || !shared.global.is_empty() || shared.ps.iter().any(|p| !p.idle.load(SeqCst) && p.has_work()),
+        );
+        cx.spinning.set(spinning);
+        match again {
+            Some(p) => {
+                *cx.p.borrow_mut() = Some(p);
+                continue 'top;
             }
+            None => return Found::Nothing,
         }
-        return Found::Nothing;
     }
 }
 

@@ -19,15 +19,16 @@
 
 use crate::g::G;
 use crate::global::GlobalQueue;
+use crate::loom::{AtomicBool, AtomicPtr};
 use crate::ring::{self, Local, Steal};
-use std::ptr;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
+use std::marker::PhantomData;
+use std::ptr::{self, NonNull};
+use std::sync::atomic::{AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
 
 /// The shared half of a P.
 pub(crate) struct P {
-    /// One G to run next, as `Runnable::into_raw`; null when empty. Owner and
-    /// thieves both take it with `swap`, so exactly one of them gets it.
-    runnext: AtomicPtr<()>,
+    /// One G to run next.
+    pub(crate) runnext: RunNext<G>,
     /// The thieves' end of the ring.
     pub(crate) stealer: Steal<G>,
     /// Gs started from this P's ring or the global queue (not runnext).
@@ -51,7 +52,7 @@ pub(crate) struct PLocal {
 pub(crate) fn new(id: usize) -> (P, PLocal) {
     let (local, stealer) = ring::new();
     let p = P {
-        runnext: AtomicPtr::new(ptr::null_mut()),
+        runnext: RunNext::new(),
         stealer,
         schedtick: AtomicU64::new(0),
         idle: AtomicBool::new(true),
@@ -59,30 +60,82 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
     (p, PLocal { id, ring: local, schedtick: 0 })
 }
 
+/// A value that can travel as one raw pointer (a `Runnable`).
+pub(crate) trait IntoRaw {
+    fn into_raw(self) -> NonNull<()>;
+    /// # Safety
+    /// `ptr` must come from `into_raw` of the same type, and be used once.
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self;
+}
+
+impl<M> IntoRaw for async_task::Runnable<M> {
+    fn into_raw(self) -> NonNull<()> {
+        async_task::Runnable::into_raw(self)
+    }
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        // SAFETY: the caller's contract.
+        unsafe { async_task::Runnable::from_raw(ptr) }
+    }
+}
+
+/// The runnext slot: one value, put by the owner, taken by the owner or a
+/// thief. Both take with `swap`, so exactly one of them gets it.
+pub(crate) struct RunNext<T: IntoRaw> {
+    ptr: AtomicPtr<()>,
+    _marker: PhantomData<T>,
+}
+
+impl<T: IntoRaw> RunNext<T> {
+    pub(crate) fn new() -> RunNext<T> {
+        RunNext { ptr: AtomicPtr::new(ptr::null_mut()), _marker: PhantomData }
+    }
+
+    /// Puts `value` in the slot and returns what it kicked out, if anything.
+    pub(crate) fn put(&self, value: T) -> Option<T> {
+        // AcqRel: whoever takes the pointer out must see what was published
+        // with it, and we must see what the kicked-out one published.
+        let old = self.ptr.swap(value.into_raw().as_ptr(), AcqRel);
+        // SAFETY: non-null values in the slot come from `into_raw` and the
+        // swap made us their only owner.
+        NonNull::new(old).map(|old| unsafe { T::from_raw(old) })
+    }
+
+    /// Takes the value, if any (owner or thief).
+    pub(crate) fn take(&self) -> Option<T> {
+        if self.ptr.load(Acquire).is_null() {
+            return None;
+        }
+        let old = self.ptr.swap(ptr::null_mut(), AcqRel);
+        // SAFETY: as in `put`.
+        NonNull::new(old).map(|old| unsafe { T::from_raw(old) })
+    }
+
+    /// True if the slot holds a value (a snapshot).
+    pub(crate) fn is_occupied(&self) -> bool {
+        !self.ptr.load(Acquire).is_null()
+    }
+}
+
+impl<T: IntoRaw> Drop for RunNext<T> {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
 impl P {
     /// Puts `g` in runnext and returns the G it kicked out, if any.
     pub(crate) fn put_runnext(&self, g: G) -> Option<G> {
-        // AcqRel: whoever takes the pointer out must see the Runnable that
-        // was published with it.
-        let old = self.runnext.swap(g.into_raw().as_ptr(), AcqRel);
-        // SAFETY: non-null values in `runnext` come from `Runnable::into_raw`
-        // and the swap made us their only owner.
-        ptr::NonNull::new(old).map(|old| unsafe { G::from_raw(old) })
+        self.runnext.put(g)
     }
 
     /// Takes the G in runnext, if any (owner or thief).
     pub(crate) fn take_runnext(&self) -> Option<G> {
-        if self.runnext.load(Relaxed).is_null() {
-            return None;
-        }
-        let old = self.runnext.swap(ptr::null_mut(), AcqRel);
-        // SAFETY: as in `put_runnext`.
-        ptr::NonNull::new(old).map(|old| unsafe { G::from_raw(old) })
+        self.runnext.take()
     }
 
     /// True if runnext holds a G (a snapshot).
     pub(crate) fn has_runnext(&self) -> bool {
-        !self.runnext.load(Acquire).is_null()
+        self.runnext.is_occupied()
     }
 
     /// True if this P looks like it has Gs to run (a snapshot).

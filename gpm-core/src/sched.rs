@@ -18,7 +18,7 @@ use std::any::Any;
 use std::future::Future;
 use std::io::Write;
 use std::panic::Location;
-use std::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 
@@ -149,27 +149,8 @@ impl Shared {
     /// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning
     /// M to look for the work just submitted.
     pub(crate) fn wakep(&self) {
-        // Submit work -> barrier -> check spinning: pairs with the fence in
-        // `m::find_runnable` after an M stops spinning.
-        fence(SeqCst);
-        let idle = &self.idle;
-        if idle.nmspinning.load(SeqCst) != 0 || idle.npidle.load(SeqCst) == 0 {
-            if idle.npidle.load(SeqCst) == 0 && idle.nmspinning.load(SeqCst) == 0 {
-                // Every P is busy; whoever releases one next looks again.
-                idle.needspinning.store(true, SeqCst);
-            }
-            return;
-        }
-        if idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_err() {
-            return;
-        }
-        let p = idle.lock().take_p(&self.ps);
-        match p {
-            Some(p) => self.start_m(p, true),
-            None => {
-                idle.nmspinning.fetch_sub(1, SeqCst);
-                idle.needspinning.store(true, SeqCst);
-            }
+        if let Some(p) = self.idle.wakep_claim(&self.ps) {
+            self.start_m(p, true);
         }
     }
 
@@ -207,27 +188,32 @@ impl Shared {
     }
 
     /// Go's `handoffp`: the calling M gives up `p` (it is about to block or
-    /// leave). The P gets an M at once if it has work or someone should spin;
-    /// otherwise it goes idle.
+    /// leave). The P gets an M at once if it has work, or if nobody at all
+    /// is looking for work; otherwise it goes idle.
     pub(crate) fn hand_off_p(&self, p: PLocal) {
-        let has_work = self.ps[p.id].has_work() || !self.global.is_empty();
-        if has_work && !self.is_shutdown() {
+        if self.is_shutdown() {
+            self.idle.lock().put_p(&self.ps, p);
+            return;
+        }
+        if self.ps[p.id].has_work() || !self.global.is_empty() {
             self.start_m(p, false);
             return;
         }
-        if self.idle.nmspinning.load(SeqCst) == 0
-            && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
-            && !self.is_shutdown()
+        let idle = &self.idle;
+        if idle.nmspinning.load(SeqCst) + idle.npidle.load(SeqCst) == 0
+            && idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
         {
-            // Nobody is looking for work: let this P look (Go does the same
-            // so that work submitted meanwhile is not stranded).
-            if has_work {
-                self.start_m(p, true);
-                return;
-            }
-            self.idle.nmspinning.fetch_sub(1, SeqCst);
+            idle.needspinning.store(false, SeqCst);
+            self.start_m(p, true);
+            return;
         }
-        self.idle.lock().put_p(&self.ps, p);
+        let mut lists = idle.lock();
+        if !self.global.is_empty() {
+            drop(lists);
+            self.start_m(p, false);
+            return;
+        }
+        lists.put_p(&self.ps, p);
     }
 
     /// The `Arc` that owns this `Shared` (every `Shared` lives in one).

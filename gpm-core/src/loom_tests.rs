@@ -1,0 +1,261 @@
+//! loom models of the lock-free parts: the ring (shrunk to 4 slots), the
+//! runnext slot, the parker, and the spinning / parking protocol.
+//!
+//! Run with `RUSTFLAGS="--cfg loom" cargo test -p gpm-core --lib --release loom`
+//! (`.ci/run` runs them on every submission).
+
+use crate::idle::Idle;
+use crate::loom::{Arc, AtomicUsize};
+use crate::p::{self, IntoRaw, RunNext};
+use crate::park::{Parker, Wakeup};
+use crate::ring::{self, Overflow, CAPACITY};
+use loom::thread;
+use std::ptr::NonNull;
+use std::sync::atomic::Ordering::SeqCst;
+
+/// A heap value that travels as a raw pointer, like a `Runnable`.
+struct Item(Box<u32>);
+
+impl IntoRaw for Item {
+    fn into_raw(self) -> NonNull<()> {
+        NonNull::from(Box::leak(self.0)).cast()
+    }
+    unsafe fn from_raw(ptr: NonNull<()>) -> Self {
+        // SAFETY: `ptr` came from `into_raw` above, which leaked a `Box<u32>`.
+        Item(unsafe { Box::from_raw(ptr.as_ptr().cast::<u32>()) })
+    }
+}
+
+/// Counts what the ring spills.
+#[derive(Default)]
+struct Spill(loom::sync::Mutex<Vec<u32>>);
+
+impl Overflow<u32> for Spill {
+    fn push_batch(&self, batch: Vec<u32>) {
+        self.0.lock().unwrap().extend(batch);
+    }
+}
+
+fn sum(values: &[u32]) -> u32 {
+    values.iter().sum()
+}
+
+#[test]
+fn loom_push_pop_steal() {
+    loom::model(|| {
+        let (mut local, stealer) = ring::new::<u32>();
+        let spill = Spill::default();
+        let thief = thread::spawn(move || {
+            let (mut mine, _) = ring::new::<u32>();
+            let mut got = Vec::new();
+            if let Some(v) = stealer.steal_into(&mut mine) {
+                got.push(v);
+            }
+            while let Some(v) = mine.pop() {
+                got.push(v);
+            }
+            got
+        });
+        let mut got = Vec::new();
+        for v in 1..=3 {
+            local.push_back(v, &spill);
+        }
+        if let Some(v) = local.pop() {
+            got.push(v);
+        }
+        let stolen = thief.join().unwrap();
+        while let Some(v) = local.pop() {
+            got.push(v);
+        }
+        got.extend(stolen);
+        got.sort_unstable();
+        assert_eq!(got, vec![1, 2, 3], "each value exactly once");
+        assert!(spill.0.lock().unwrap().is_empty());
+    });
+}
+
+#[test]
+fn loom_overflow_under_concurrent_steal() {
+    loom::model(|| {
+        let (mut local, stealer) = ring::new::<u32>();
+        let spill = Spill::default();
+        let thief = thread::spawn(move || {
+            let (mut mine, _) = ring::new::<u32>();
+            let mut got = Vec::new();
+            if let Some(v) = stealer.steal_into(&mut mine) {
+                got.push(v);
+            }
+            while let Some(v) = mine.pop() {
+                got.push(v);
+            }
+            got
+        });
+        // One more than fits: the last push spills (or meets the thief).
+        let n = CAPACITY as u32 + 1;
+        for v in 1..=n {
+            local.push_back(v, &spill);
+        }
+        let stolen = thief.join().unwrap();
+        let mut own = Vec::new();
+        while let Some(v) = local.pop() {
+            own.push(v);
+        }
+        let spilled = spill.0.lock().unwrap().clone();
+        let total = own.len() + stolen.len() + spilled.len();
+        assert_eq!(total, n as usize, "own {own:?} stolen {stolen:?} spilled {spilled:?}");
+        assert_eq!(sum(&own) + sum(&stolen) + sum(&spilled), n * (n + 1) / 2);
+    });
+}
+
+#[test]
+fn loom_two_thieves() {
+    loom::model(|| {
+        let (mut local, stealer) = ring::new::<u32>();
+        let spill = Spill::default();
+        for v in 1..=3 {
+            local.push_back(v, &spill);
+        }
+        let thieves: Vec<_> = (0..2)
+            .map(|_| {
+                let stealer = stealer.clone();
+                thread::spawn(move || {
+                    let (mut mine, _) = ring::new::<u32>();
+                    let mut got = Vec::new();
+                    if let Some(v) = stealer.steal_into(&mut mine) {
+                        got.push(v);
+                    }
+                    while let Some(v) = mine.pop() {
+                        got.push(v);
+                    }
+                    got
+                })
+            })
+            .collect();
+        let mut got = Vec::new();
+        if let Some(v) = local.pop() {
+            got.push(v);
+        }
+        for t in thieves {
+            got.extend(t.join().unwrap());
+        }
+        while let Some(v) = local.pop() {
+            got.push(v);
+        }
+        got.sort_unstable();
+        assert_eq!(got, vec![1, 2, 3]);
+    });
+}
+
+#[test]
+fn loom_runnext_steal() {
+    loom::model(|| {
+        let slot = Arc::new(RunNext::<Item>::new());
+        let taken = Arc::new(AtomicUsize::new(0));
+        // The owner readies 1 then 2 (which kicks 1 out); a thief takes.
+        let thief = {
+            let (slot, taken) = (slot.clone(), taken.clone());
+            thread::spawn(move || {
+                if let Some(Item(v)) = slot.take() {
+                    taken.fetch_add(*v as usize, SeqCst);
+                }
+            })
+        };
+        let mut sum_owner = 0;
+        assert!(slot.put(Item(Box::new(1))).is_none());
+        if let Some(Item(v)) = slot.put(Item(Box::new(2))) {
+            sum_owner += *v as usize;
+        }
+        if let Some(Item(v)) = slot.take() {
+            sum_owner += *v as usize;
+        }
+        thief.join().unwrap();
+        assert_eq!(sum_owner + taken.load(SeqCst), 3, "each G exactly once");
+        assert!(slot.take().is_none());
+    });
+}
+
+#[test]
+fn loom_parker_keeps_a_handoff() {
+    loom::model(|| {
+        let parker = Arc::new(Parker::new());
+        let (_p0_shared, p0) = p::new(0);
+        let waker = {
+            let parker = parker.clone();
+            thread::spawn(move || parker.hand(p0, true))
+        };
+        match parker.park() {
+            Wakeup::Handoff(p, spinning) => {
+                assert_eq!(p.id, 0);
+                assert!(spinning);
+            }
+            _ => panic!("woke without the P"),
+        }
+        waker.join().unwrap();
+    });
+}
+
+#[test]
+fn loom_parker_notify_before_park() {
+    loom::model(|| {
+        let parker = Arc::new(Parker::new());
+        let t = {
+            let parker = parker.clone();
+            thread::spawn(move || parker.notify())
+        };
+        assert!(matches!(parker.park(), Wakeup::Notified));
+        t.join().unwrap();
+    });
+}
+
+/// The no-lost-wakeup protocol with one P: an M that found nothing gives its
+/// P back while a submitter makes a G runnable and calls `wakep`. Either the
+/// M sees the work and keeps looking, or the submitter gets the P to start
+/// a new M: the work is never left with nobody to run it.
+fn spinning_model(m_spinning: bool) {
+    loom::model(move || {
+        let (p0_shared, p0) = p::new(0);
+        let ps: Arc<Vec<p::P>> = Arc::new(vec![p0_shared]);
+        let idle = Arc::new(Idle::new(Vec::new()));
+        if m_spinning {
+            idle.nmspinning.fetch_add(1, SeqCst);
+        }
+        let work = Arc::new(AtomicUsize::new(0));
+
+        let submitter = {
+            let (ps, idle, work) = (ps.clone(), idle.clone(), work.clone());
+            thread::spawn(move || {
+                work.fetch_add(1, SeqCst);
+                idle.wakep_claim(&ps).is_some()
+            })
+        };
+
+        // The M: it looked (maybe too early) and found nothing.
+        let mut spinning = m_spinning;
+        let kept = idle.release_p(&ps, p0, &mut spinning, || false, || work.load(SeqCst) > 0);
+        let m_looks_again = kept.is_some();
+        let started_m = submitter.join().unwrap();
+        let m_would_find_it = m_looks_again && work.load(SeqCst) > 0;
+        assert!(
+            started_m || m_would_find_it || (m_looks_again && !m_spinning),
+            "lost wakeup: work queued, P idle, nobody looking"
+        );
+        if m_looks_again && !started_m {
+            // The M kept the P: it must find the work on its next look.
+            assert_eq!(work.load(SeqCst), 1);
+        }
+        // Nobody may be counted as spinning unless they really spin.
+        let spinners = usize::from(spinning) + usize::from(started_m);
+        assert_eq!(idle.nmspinning.load(SeqCst), spinners);
+        drop(kept);
+    });
+}
+
+#[test]
+fn loom_spinning_m_parks_without_losing_work() {
+    spinning_model(true);
+}
+
+#[test]
+fn loom_busy_m_parks_without_losing_work() {
+    spinning_model(false);
+}
