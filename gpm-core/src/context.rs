@@ -25,6 +25,10 @@ pub(crate) struct MContext {
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
+    /// After the main G called `yield_now`: how many more Gs this M runs
+    /// before polling main again (main cannot go to the global queue, as
+    /// Go's would, because it is pinned to its thread).
+    pub(crate) main_deferred: Cell<u64>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,
     /// True for a `block_on` caller, whose M also runs a main G.
@@ -45,6 +49,7 @@ impl MContext {
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
             yield_requested: Cell::new(false),
+            main_deferred: Cell::new(0),
             parker,
             is_main,
         }

@@ -94,6 +94,7 @@ fn schedule_once(cx: &MContext) -> bool {
                 let p = slot.as_mut().expect("found a G without a P");
                 p.tick(&shared.ps[p.id]);
             }
+            cx.yield_requested.set(false);
             g.run();
             true
         }
@@ -141,7 +142,7 @@ fn find_runnable(cx: &MContext) -> Found {
         if shared.is_shutdown() {
             return Found::Nothing;
         }
-        if cx.is_main && main_woken(cx) {
+        if cx.is_main && main_woken(cx) && cx.main_deferred.get() == 0 {
             return Found::Main;
         }
         {
@@ -349,9 +350,22 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
             if !cx.has_p() && !acquire_for_main(&cx) {
                 panic!("gpm runtime shut down while block_on was running");
             }
+            let deferred = cx.main_deferred.get();
+            if deferred > 0 && others_runnable(&cx) {
+                // Main yielded: let the others run first (Go would put it at
+                // the global queue's tail).
+                cx.main_deferred.set(deferred - 1);
+                schedule_once(&cx);
+                continue;
+            }
+            cx.main_deferred.set(0);
             main.woken.store(false, SeqCst);
+            cx.yield_requested.set(false);
             if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
                 return output;
+            }
+            if cx.yield_requested.replace(false) {
+                cx.main_deferred.set(GLOBAL_CHECK_INTERVAL);
             }
             continue;
         }
@@ -365,6 +379,15 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
         }
         schedule_once(&cx);
     })
+}
+
+/// True if this M's P or the global queue has a G to run.
+fn others_runnable(cx: &MContext) -> bool {
+    let slot = cx.p.borrow();
+    let Some(p) = slot.as_ref() else {
+        return false;
+    };
+    cx.shared.ps[p.id].has_runnext() || !p.ring.is_empty() || !cx.shared.global.is_empty()
 }
 
 /// Gets a P for a main G that was woken while its M had none: an idle P if

@@ -383,7 +383,10 @@ impl Shared {
 ///   global queue.
 fn schedule(g: G, info: ScheduleInfo) {
     let done = context::with_current(|cx| {
-        let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared)))?;
+        let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared)))
+        else {
+            return Some(g);
+        };
         let Ok(mut slot) = cx.p.try_borrow_mut() else {
             return Some(g);
         };

@@ -238,6 +238,14 @@ pub mod __private {
             builder = builder.procs(n);
         }
         let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(future)
+        let output = rt.block_on(future);
+        // A goroutine may have panicked after the body's last poll: shut
+        // down (which waits for running goroutines) and look once more.
+        let shared = rt.handle().shared.clone();
+        drop(rt);
+        if let Some(message) = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            panic!("{message}");
+        }
+        output
     }
 }

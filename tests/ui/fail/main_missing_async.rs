@@ -1,0 +1,2 @@
+#[gpm::main]
+fn main() {}

@@ -1,0 +1,7 @@
+#[gpm::main]
+struct Main;
+
+#[gpm::test]
+const TEST: () = ();
+
+fn main() {}
