@@ -166,7 +166,11 @@ fn shutdown_drops_every_pending_goroutine(rt: Runtime) {
     let goroutines = rt.stats().goroutines;
     assert_eq!(goroutines, PARKED + QUEUED);
     drop(rt);
-    assert_eq!(drops.load(SeqCst), PARKED + QUEUED, "every goroutine dropped at shutdown");
+    assert_eq!(
+        drops.load(SeqCst),
+        PARKED + QUEUED,
+        "every goroutine dropped at shutdown"
+    );
     drop(senders);
     // Their handles see a cancellation, not a hang or a panic.
     for h in handles {
@@ -316,11 +320,12 @@ fn block_on_again_after_block_on(rt: Runtime) {
 fn nested_block_on_is_a_clear_panic() {
     let rt = Builder::new().procs(1).build().unwrap();
     let handle = rt.handle().clone();
-    let err = rt.block_on(async move {
-        gpm::spawn(async move { handle.block_on(async {}) }).await.unwrap_err()
-    });
+    let err = rt.block_on(async move { gpm::spawn(async move { handle.block_on(async {}) }).await.unwrap_err() });
     assert!(err.is_panic());
-    assert!(err.to_string().contains("block_on called from inside a goroutine"), "{err}");
+    assert!(
+        err.to_string().contains("block_on called from inside a goroutine"),
+        "{err}"
+    );
 }
 
 #[test]

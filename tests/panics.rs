@@ -1,0 +1,87 @@
+//! What a panicking goroutine does: Go's crash for `go!`, a `JoinError` for
+//! `spawn`, and the `Builder::unhandled_panic` choices.
+
+use gpm::runtime::{Builder, UnhandledPanic};
+use std::process::Command;
+
+/// Runs this test binary again, only `test`, with `GPM_CHILD` set.
+fn run_child(test: &str) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GPM_CHILD", "1")
+        .output()
+        .unwrap()
+}
+
+fn is_child() -> bool {
+    std::env::var_os("GPM_CHILD").is_some()
+}
+
+#[test]
+fn detached_panic_exits_with_status_2_like_go() {
+    if is_child() {
+        let rt = Builder::new().procs(2).build().unwrap();
+        rt.block_on(async {
+            gpm::go!(async { panic!("boom in a goroutine") });
+            std::future::pending::<()>().await
+        });
+        unreachable!("the process exits first");
+    }
+    let out = run_child("detached_panic_exits_with_status_2_like_go");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(
+        stderr.contains("panic: boom in a goroutine\n\ngoroutine 2 [running]:\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("tests/panics.rs:"),
+        "the spawn location is named: {stderr}"
+    );
+}
+
+#[test]
+fn ignored_detached_panic_lets_the_program_go_on() {
+    let rt = Builder::new()
+        .procs(2)
+        .unhandled_panic(UnhandledPanic::Ignore)
+        .build()
+        .unwrap();
+    let answer = rt.block_on(async {
+        gpm::go!(async { panic!("ignored") });
+        // Still alive: goroutines keep running.
+        gpm::spawn(async { 42 }).await.unwrap()
+    });
+    assert_eq!(answer, 42);
+}
+
+#[test]
+fn shutdown_runtime_mode_panics_block_on() {
+    let rt = Builder::new()
+        .procs(1)
+        .unhandled_panic(UnhandledPanic::ShutdownRuntime)
+        .build()
+        .unwrap();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async {
+            gpm::go!(async { panic!("fails the test") });
+            std::future::pending::<()>().await
+        })
+    }))
+    .unwrap_err();
+    let msg = err.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(msg.contains("fails the test"), "{msg}");
+    assert!(msg.contains("goroutine 2"), "{msg}");
+}
+
+#[test]
+fn panic_in_main_propagates_out_of_block_on() {
+    let rt = Builder::new().procs(2).build().unwrap();
+    let err = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        rt.block_on(async { panic!("main panicked") })
+    }))
+    .unwrap_err();
+    assert_eq!(err.downcast_ref::<&str>(), Some(&"main panicked"));
+    // The runtime is still usable: the P went back.
+    assert_eq!(rt.block_on(async { gpm::spawn(async { 1 }).await.unwrap() }), 1);
+}

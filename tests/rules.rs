@@ -1,0 +1,166 @@
+//! Go's run-queue rules, observed through `stats()` and execution order on
+//! one P, where the order is deterministic.
+
+use gpm::runtime::{Builder, Runtime};
+use std::sync::{Arc, Mutex};
+
+fn one_p() -> Runtime {
+    Builder::new().procs(1).build().unwrap()
+}
+
+/// Records the order in which goroutines ran.
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<usize>>>);
+
+impl Log {
+    fn push(&self, v: usize) {
+        self.0.lock().unwrap().push(v);
+    }
+    fn take(&self) -> Vec<usize> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+/// Waits until `n` entries are logged, yielding so that others run.
+async fn until_logged(log: &Log, n: usize) {
+    while log.0.lock().unwrap().len() < n {
+        gpm::yield_now().await;
+    }
+}
+
+#[test]
+fn full_ring_spills_128_plus_the_new_g_to_the_global_queue() {
+    let rt = one_p();
+    let stats = rt.block_on(async {
+        // The first spawn fills runnext; each later one kicks the previous
+        // G into the ring. After 257 spawns the ring holds 256 (full) ...
+        for _ in 0..257 {
+            gpm::go!(async {});
+        }
+        let before = gpm::runtime::stats();
+        assert_eq!(before.local_queues, vec![256]);
+        assert_eq!(before.spills, 0);
+        // ... and the 258th pushes the ring over: 128 + 1 go global at once.
+        gpm::go!(async {});
+        gpm::runtime::stats()
+    });
+    assert_eq!(stats.spills, 1);
+    assert_eq!(stats.global_queue, 129);
+    assert_eq!(stats.local_queues, vec![128]);
+    assert_eq!(stats.runnext, vec![true]);
+}
+
+#[test]
+fn runnext_kicks_out_to_the_ring_tail_and_runs_first() {
+    let rt = one_p();
+    let log = Log::default();
+    let l = log.clone();
+    rt.block_on(async move {
+        for i in 1..=3 {
+            let l = l.clone();
+            gpm::go!(async move { l.push(i) });
+        }
+        // runnext = 3; the ring = [1, 2]. Runnext goes first, then the ring
+        // in FIFO order.
+        assert_eq!(gpm::runtime::stats().local_queues, vec![2]);
+        assert_eq!(gpm::runtime::stats().runnext, vec![true]);
+        until_logged(&l, 3).await;
+    });
+    assert_eq!(log.take(), vec![3, 1, 2]);
+}
+
+#[test]
+fn a_readied_g_runs_next() {
+    // G 1 wakes G 2 (parked on a oneshot): G 2 goes to runnext and runs
+    // before G 3, which was queued earlier.
+    let rt = one_p();
+    let log = Log::default();
+    let l = log.clone();
+    rt.block_on(async move {
+        let (tx, rx) = futures::channel::oneshot::channel::<()>();
+        let l2 = l.clone();
+        gpm::go!(async move {
+            rx.await.unwrap();
+            l2.push(2);
+        });
+        until_logged(&l, 0).await;
+        gpm::yield_now().await; // G 2 parks on rx
+        let (l1, l3) = (l.clone(), l.clone());
+        gpm::go!(async move {
+            l1.push(1);
+            tx.send(()).unwrap();
+        });
+        gpm::go!(async move { l3.push(3) }); // runnext; G 1 goes to the ring
+        until_logged(&l, 3).await;
+    });
+    // 3 (runnext), then 1 from the ring, which readies 2 into runnext.
+    assert_eq!(log.take(), vec![3, 1, 2]);
+}
+
+#[test]
+fn the_global_queue_is_checked_every_61_schedticks() {
+    let rt = one_p();
+    let handle = rt.handle().clone();
+    let log = Log::default();
+    let l = log.clone();
+    const LOCAL: usize = 200;
+    rt.block_on(async move {
+        // 200 local Gs; the first of them injects one G from a std thread,
+        // which lands in the global queue.
+        for i in 0..LOCAL {
+            let (l, handle) = (l.clone(), handle.clone());
+            gpm::go!(async move {
+                l.push(i);
+                if i == 0 {
+                    let l = l.clone();
+                    std::thread::spawn(move || drop(handle.spawn(async move { l.push(usize::MAX) })))
+                        .join()
+                        .unwrap();
+                }
+            });
+        }
+        until_logged(&l, LOCAL + 1).await;
+    });
+    let order = log.take();
+    let global_at = order.iter().position(|&v| v == usize::MAX).unwrap();
+    // Local work always comes first, except every 61st schedtick: the global
+    // G must not wait for all 200 local ones.
+    assert!(
+        global_at <= 62,
+        "global G ran at position {global_at} of {}",
+        order.len()
+    );
+    assert!(global_at > 0);
+}
+
+#[test]
+fn yield_now_goes_to_the_global_queue() {
+    let rt = one_p();
+    let log = Log::default();
+    let l = log.clone();
+    rt.block_on(async move {
+        // Move schedtick off 0, where the every-61 global check would fire.
+        // (A G taken from runnext does not count; one from the ring does.)
+        let (h1, h2) = (gpm::spawn(async {}), gpm::spawn(async {}));
+        h1.await.unwrap();
+        h2.await.unwrap();
+        assert!(gpm::runtime::stats().schedticks[0] % 61 != 0);
+        // Spawned first, so it ends up in the ring behind nothing ...
+        let l2 = l.clone();
+        gpm::go!(async move {
+            // ... and runs after G 1 has yielded: G 1 must be waiting in the
+            // global queue, not behind us in the ring.
+            let stats = gpm::runtime::stats();
+            l2.push(100 + stats.global_queue);
+        });
+        // ... while this one takes runnext and runs first.
+        let l1 = l.clone();
+        gpm::go!(async move {
+            l1.push(1);
+            gpm::yield_now().await;
+            l1.push(3);
+        });
+        until_logged(&l, 3).await;
+    });
+    assert_eq!(log.take(), vec![1, 101, 3]);
+}
