@@ -95,10 +95,7 @@ fn parent(tasks: usize) -> ExitCode {
             .expect("child printed no figure");
         bytes_per_task.push(bytes);
     }
-    println!(
-        "ratio gpm/tokio: {:.2}",
-        bytes_per_task[0] / bytes_per_task[1]
-    );
+    println!("ratio gpm/tokio: {:.2}", bytes_per_task[0] / bytes_per_task[1]);
     ExitCode::SUCCESS
 }
 
@@ -106,10 +103,7 @@ fn parent(tasks: usize) -> ExitCode {
 fn child(runtime: &str, tasks: usize) {
     match runtime {
         "gpm" => {
-            let rt = gpm::runtime::Builder::new()
-                .procs(NUM_WORKERS)
-                .build()
-                .unwrap();
+            let rt = gpm::runtime::Builder::new().procs(NUM_WORKERS).build().unwrap();
             measure(runtime, tasks, |gate| drop(rt.spawn(parked_task(gate))));
         }
         "tokio" => {
@@ -191,10 +185,7 @@ impl Gate {
         wakers.resize(tasks, Waker::noop().clone());
         wakers.clear();
         Gate {
-            state: Mutex::new(GateState {
-                open: false,
-                wakers,
-            }),
+            state: Mutex::new(GateState { open: false, wakers }),
             parked: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
         }

@@ -39,10 +39,7 @@ const NUM_SPAWN: usize = 10_000;
 const STALL_DUR: Duration = Duration::from_micros(10);
 
 fn gpm_rt() -> gpm::runtime::Runtime {
-    gpm::runtime::Builder::new()
-        .procs(NUM_WORKERS)
-        .build()
-        .unwrap()
+    gpm::runtime::Builder::new().procs(NUM_WORKERS).build().unwrap()
 }
 
 fn tokio_rt() -> tokio::runtime::Runtime {

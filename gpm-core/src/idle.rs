@@ -16,11 +16,11 @@
 //! Either the submitter sees the spinner, or the spinner sees the work.
 
 use crate::loom::{fence, AtomicBool, AtomicUsize, Mutex, MutexGuard};
-use std::sync::Arc;
 use crate::p::{PLocal, P};
 use crate::park::Parker;
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::Arc;
 
 pub(crate) struct Idle {
     lists: Mutex<Lists>,
@@ -50,7 +50,11 @@ impl Idle {
     pub(crate) fn new(ps: Vec<PLocal>) -> Idle {
         let n = ps.len();
         Idle {
-            lists: Mutex::new(Lists { ps, ms: Vec::new(), p_waiters: VecDeque::new() }),
+            lists: Mutex::new(Lists {
+                ps,
+                ms: Vec::new(),
+                p_waiters: VecDeque::new(),
+            }),
             npidle: AtomicUsize::new(n),
             nmspinning: AtomicUsize::new(0),
             needspinning: AtomicBool::new(false),
@@ -59,7 +63,10 @@ impl Idle {
     }
 
     pub(crate) fn lock(&self) -> IdleGuard<'_> {
-        IdleGuard { idle: self, lists: self.lists.lock().unwrap_or_else(|e| e.into_inner()) }
+        IdleGuard {
+            idle: self,
+            lists: self.lists.lock().unwrap_or_else(|e| e.into_inner()),
+        }
     }
 
     /// The decision half of Go's `wakep`, called after new work was made

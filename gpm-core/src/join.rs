@@ -43,7 +43,10 @@ impl<T> Unpin for JoinHandle<T> {}
 impl<T> JoinHandle<T> {
     pub(crate) fn new(task: async_task::Task<Result<T, JoinError>, GInfo>) -> JoinHandle<T> {
         let info = NonNull::from(task.metadata());
-        JoinHandle { task: Some(task.fallible()), info }
+        JoinHandle {
+            task: Some(task.fallible()),
+            info,
+        }
     }
 
     fn info(&self) -> &GInfo {
@@ -127,11 +130,17 @@ enum Repr {
 
 impl JoinError {
     pub(crate) fn cancelled(goid: u64) -> JoinError {
-        JoinError { goid, repr: Repr::Cancelled }
+        JoinError {
+            goid,
+            repr: Repr::Cancelled,
+        }
     }
 
     pub(crate) fn panic(goid: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
-        JoinError { goid, repr: Repr::Panic(payload) }
+        JoinError {
+            goid,
+            repr: Repr::Panic(payload),
+        }
     }
 
     /// True if the goroutine was aborted or dropped at shutdown.
@@ -154,7 +163,8 @@ impl JoinError {
     /// # Panics
     /// If the error is not a panic.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
-        self.try_into_panic().expect("JoinError::into_panic on a cancelled goroutine")
+        self.try_into_panic()
+            .expect("JoinError::into_panic on a cancelled goroutine")
     }
 
     /// The panic payload, or the error back if it was a cancellation.
@@ -179,7 +189,12 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled(goroutine {})", self.goid),
-            Repr::Panic(p) => write!(f, "JoinError::Panic(goroutine {}, {:?})", self.goid, panic_message(p.as_ref())),
+            Repr::Panic(p) => write!(
+                f,
+                "JoinError::Panic(goroutine {}, {:?})",
+                self.goid,
+                panic_message(p.as_ref())
+            ),
         }
     }
 }

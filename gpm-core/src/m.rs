@@ -23,7 +23,10 @@ use crate::park::{Parker, Wakeup};
 use crate::sched::Shared;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering::{Acquire, Relaxed, SeqCst}};
+use std::sync::atomic::{
+    AtomicBool,
+    Ordering::{Acquire, Relaxed, SeqCst},
+};
 use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
@@ -315,13 +318,20 @@ fn main_woken(_cx: &MContext) -> bool {
 /// `shared` until the future completes (Go's `main` on `m0`).
 pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
     let parker = Arc::new(Parker::new());
-    let main = Arc::new(MainWaker { woken: AtomicBool::new(true), parker: parker.clone() });
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        parker: parker.clone(),
+    });
     let waker = Waker::from(main.clone());
     let mut task_cx = Context::from_waker(&waker);
     let mut future = std::pin::pin!(future);
     let cx = MContext::new(shared.clone(), parker.clone(), true);
 
-    shared.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).push(parker.clone());
+    shared
+        .main_parkers
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(parker.clone());
     shared.mains.fetch_add(1, SeqCst);
     struct Leave<'a>(&'a MContext);
     impl Drop for Leave<'_> {

@@ -23,7 +23,10 @@ use crate::loom::{AtomicBool, AtomicPtr};
 use crate::ring::{self, Local, Steal};
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
-use std::sync::atomic::{AtomicU64, Ordering::{AcqRel, Acquire, Relaxed}};
+use std::sync::atomic::{
+    AtomicU64,
+    Ordering::{AcqRel, Acquire, Relaxed},
+};
 
 /// The shared half of a P.
 pub(crate) struct P {
@@ -57,7 +60,14 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         schedtick: AtomicU64::new(0),
         idle: AtomicBool::new(true),
     };
-    (p, PLocal { id, ring: local, schedtick: 0 })
+    (
+        p,
+        PLocal {
+            id,
+            ring: local,
+            schedtick: 0,
+        },
+    )
 }
 
 /// A value that can travel as one raw pointer (a `Runnable`).
@@ -87,7 +97,10 @@ pub(crate) struct RunNext<T: IntoRaw> {
 
 impl<T: IntoRaw> RunNext<T> {
     pub(crate) fn new() -> RunNext<T> {
-        RunNext { ptr: AtomicPtr::new(ptr::null_mut()), _marker: PhantomData }
+        RunNext {
+            ptr: AtomicPtr::new(ptr::null_mut()),
+            _marker: PhantomData,
+        }
     }
 
     /// Puts `value` in the slot and returns what it kicked out, if anything.

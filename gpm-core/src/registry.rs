@@ -54,7 +54,10 @@ impl Registry {
     /// Lists the G whose runnable is `g`. Call once, before it first runs.
     pub(crate) fn insert(&self, g: &crate::g::G) {
         let info = g.metadata();
-        let entry = Entry { waker: g.waker(), info: NonNull::from(info) };
+        let entry = Entry {
+            waker: g.waker(),
+            info: NonNull::from(info),
+        };
         let mut shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
         let key = match shard.free.pop() {
             Some(key) => {

@@ -71,15 +71,15 @@ pub struct Steal<T> {
 
 impl<T> Clone for Steal<T> {
     fn clone(&self) -> Self {
-        Steal { inner: self.inner.clone() }
+        Steal {
+            inner: self.inner.clone(),
+        }
     }
 }
 
 /// Creates an empty ring, returning its owner's and its thieves' halves.
 pub fn new<T>() -> (Local<T>, Steal<T>) {
-    let buffer = (0..CAPACITY)
-        .map(|_| UnsafeCell::new(MaybeUninit::uninit()))
-        .collect();
+    let buffer = (0..CAPACITY).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
     let inner = Arc::new(Inner {
         head: AtomicU64::new(0),
         tail: AtomicU32::new(0),
@@ -155,7 +155,9 @@ impl<T> Local<T> {
 
     /// The thieves' view of this ring.
     pub fn stealer(&self) -> Steal<T> {
-        Steal { inner: self.inner.clone() }
+        Steal {
+            inner: self.inner.clone(),
+        }
     }
 
     /// Pushes `value` at the tail (Go's `runqput` without `next`).
@@ -195,7 +197,11 @@ impl<T> Local<T> {
 
     /// Moves the oldest `SPILL` values and `value` to `overflow`.
     fn spill(&mut self, value: T, head: u32, tail: u32, overflow: &impl Overflow<T>) -> Result<(), T> {
-        debug_assert_eq!(tail.wrapping_sub(head) as usize, CAPACITY, "spill of a ring that is not full");
+        debug_assert_eq!(
+            tail.wrapping_sub(head) as usize,
+            CAPACITY,
+            "spill of a ring that is not full"
+        );
         let prev = pack(head, head);
         let next_head = head.wrapping_add(SPILL as u32);
         // Claim the first half for ourselves. Release is not needed for the
@@ -338,7 +344,11 @@ impl<T> Steal<T> {
         let mut prev = next;
         loop {
             let (_, real) = unpack(prev);
-            match self.inner.head.compare_exchange(prev, pack(real, real), AcqRel, Acquire) {
+            match self
+                .inner
+                .head
+                .compare_exchange(prev, pack(real, real), AcqRel, Acquire)
+            {
                 Ok(_) => return n,
                 Err(actual) => {
                     let (steal, real) = unpack(actual);

@@ -18,7 +18,10 @@ use std::any::Any;
 use std::future::Future;
 use std::io::Write;
 use std::panic::Location;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::{Acquire, Relaxed, Release, SeqCst}};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
+};
 use std::sync::{Arc, Mutex, Weak};
 use std::thread;
 
@@ -120,7 +123,6 @@ impl Shared {
         self.next_goid.fetch_add(1, Relaxed)
     }
 
-
     /// Visits every P index once, in a random order (Go's `stealOrder`):
     /// start anywhere, step by a number coprime to the count.
     pub(crate) fn steal_order(&self, random: u32) -> impl Iterator<Item = usize> + '_ {
@@ -183,7 +185,10 @@ impl Shared {
         }
         match builder.spawn(move || m::worker_main(shared, p, spinning)) {
             Ok(handle) => self.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle),
-            Err(e) => fatal(&format!("runtime: failed to create new OS thread (have {} already): {e}", threads - 1)),
+            Err(e) => fatal(&format!(
+                "runtime: failed to create new OS thread (have {} already): {e}",
+                threads - 1
+            )),
         }
     }
 
@@ -218,7 +223,9 @@ impl Shared {
 
     /// The `Arc` that owns this `Shared` (every `Shared` lives in one).
     fn self_arc(&self) -> Arc<Shared> {
-        self.me.upgrade().expect("gpm runtime state used after its runtime was dropped")
+        self.me
+            .upgrade()
+            .expect("gpm runtime state used after its runtime was dropped")
     }
 
     // ----- spawning ------------------------------------------------------
@@ -332,7 +339,10 @@ impl Shared {
                 std::process::exit(2);
             }
             UnhandledPanic::ShutdownRuntime => {
-                let text = format!("goroutine {} (started at {}) panicked: {message}", info.goid, info.location);
+                let text = format!(
+                    "goroutine {} (started at {}) panicked: {message}",
+                    info.goid, info.location
+                );
                 let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
                 if slot.is_none() {
                     *slot = Some(text);
@@ -383,8 +393,7 @@ impl Shared {
 ///   global queue.
 fn schedule(g: G, info: ScheduleInfo) {
     let done = context::with_current(|cx| {
-        let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared)))
-        else {
+        let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared))) else {
             return Some(g);
         };
         let Ok(mut slot) = cx.p.try_borrow_mut() else {

@@ -104,8 +104,7 @@ impl Args {
 /// Parses the value of `procs = N`: a nonzero integer literal.
 fn parse_procs(value: &Expr) -> syn::Result<usize> {
     let Expr::Lit(ExprLit {
-        lit: Lit::Int(literal),
-        ..
+        lit: Lit::Int(literal), ..
     }) = value
     else {
         return Err(Error::new_spanned(
@@ -113,12 +112,9 @@ fn parse_procs(value: &Expr) -> syn::Result<usize> {
             "`procs` takes an integer literal, e.g. `procs = 4`",
         ));
     };
-    let procs = literal.base10_parse::<usize>().map_err(|error| {
-        Error::new(
-            literal.span(),
-            format!("`procs` is not a valid count: {error}"),
-        )
-    })?;
+    let procs = literal
+        .base10_parse::<usize>()
+        .map_err(|error| Error::new(literal.span(), format!("`procs` is not a valid count: {error}")))?;
     if procs == 0 {
         return Err(Error::new(
             literal.span(),
@@ -132,8 +128,7 @@ fn parse_procs(value: &Expr) -> syn::Result<usize> {
 /// Parses the value of `crate = "path"`: a string literal holding a path.
 fn parse_crate_path(value: &Expr) -> syn::Result<Path> {
     let Expr::Lit(ExprLit {
-        lit: Lit::Str(literal),
-        ..
+        lit: Lit::Str(literal), ..
     }) = value
     else {
         return Err(Error::new_spanned(
@@ -154,10 +149,6 @@ fn parse_crate_path(value: &Expr) -> syn::Result<Path> {
 
 /// The option's name as written, `a::b` for a path.
 fn option_name(path: &Path) -> String {
-    let segments: Vec<String> = path
-        .segments
-        .iter()
-        .map(|segment| segment.ident.to_string())
-        .collect();
+    let segments: Vec<String> = path.segments.iter().map(|segment| segment.ident.to_string()).collect();
     segments.join("::")
 }

@@ -195,10 +195,7 @@ impl AsyncFn {
         block.set_span(brace_span);
         let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#procs, async move #block));
         call_args.set_span(tail_end);
-        let mut fn_body = Group::new(
-            Delimiter::Brace,
-            quote!(#gpm::__private::#runner #call_args),
-        );
+        let mut fn_body = Group::new(Delimiter::Brace, quote!(#gpm::__private::#runner #call_args));
         fn_body.set_span(brace_span);
 
         let header = match kind {
@@ -240,9 +237,7 @@ fn tail_spans(body: &TokenStream) -> (Span, Span) {
         return (Span::call_site(), Span::call_site());
     };
     let mut tokens = last.into_token_stream().into_iter();
-    let start = tokens
-        .next()
-        .map_or_else(Span::call_site, |token| token.span());
+    let start = tokens.next().map_or_else(Span::call_site, |token| token.span());
     let end = tokens.last().map_or(start, |token| token.span());
     (start, end)
 }

@@ -117,7 +117,10 @@ impl Builder {
             ));
         }
         if self.max_threads == 0 {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "gpm: max_threads must be at least 1, got 0"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "gpm: max_threads must be at least 1, got 0",
+            ));
         }
         let shared = Shared::new(Config {
             procs,

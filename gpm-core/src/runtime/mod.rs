@@ -50,7 +50,9 @@ impl Runtime {
     }
 
     pub(crate) fn from_shared(shared: Arc<Shared>) -> Runtime {
-        Runtime { handle: Handle { shared } }
+        Runtime {
+            handle: Handle { shared },
+        }
     }
 
     /// Runs `future` as a goroutine on the calling thread until it is done.
@@ -97,7 +99,9 @@ impl Drop for Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("procs", &self.handle.shared.procs()).finish()
+        f.debug_struct("Runtime")
+            .field("procs", &self.handle.shared.procs())
+            .finish()
     }
 }
 
@@ -122,7 +126,11 @@ impl Handle {
 
     /// The current runtime, or `None` outside one.
     pub fn try_current() -> Option<Handle> {
-        context::with_current(|cx| cx.map(|cx| Handle { shared: cx.shared.clone() }))
+        context::with_current(|cx| {
+            cx.map(|cx| Handle {
+                shared: cx.shared.clone(),
+            })
+        })
     }
 
     /// Starts a goroutine on this runtime from any thread; see [`crate::spawn`].
