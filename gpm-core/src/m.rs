@@ -216,10 +216,12 @@ fn steal_work(cx: &MContext, p: &mut PLocal) -> Option<G> {
                 shared.counters.stolen.fetch_add(p.ring.len() as u64 + 1, Relaxed);
                 return Some(g);
             }
-            if last_round && v.has_runnext() && v.stealer.is_empty() {
-                // The victim is probably about to run it: give it a moment.
+            let seen = v.runnext.peek();
+            if last_round && !seen.is_null() && v.stealer.is_empty() {
+                // The victim is probably about to run it: give it a moment,
+                // then take it only if it is still the same G.
                 pause(RUNNEXT_STEAL_PAUSE);
-                if let Some(g) = v.take_runnext() {
+                if let Some(g) = v.runnext.take_if(seen) {
                     shared.counters.runnext_steals.fetch_add(1, Relaxed);
                     return Some(g);
                 }

@@ -123,6 +123,23 @@ impl<T: IntoRaw> RunNext<T> {
         NonNull::new(old).map(|old| unsafe { T::from_raw(old) })
     }
 
+    /// A thief's take: only if the slot still holds the value it saw
+    /// (`seen`, from [`RunNext::peek`]) after pausing. If the owner ran that
+    /// one and readied another meanwhile, the thief leaves the new one alone.
+    pub(crate) fn take_if(&self, seen: *mut ()) -> Option<T> {
+        if seen.is_null() {
+            return None;
+        }
+        self.ptr.compare_exchange(seen, ptr::null_mut(), AcqRel, Acquire).ok()?;
+        // SAFETY: as in `put`: the CAS made us the only owner of `seen`.
+        NonNull::new(seen).map(|seen| unsafe { T::from_raw(seen) })
+    }
+
+    /// The value's address, to compare later with [`RunNext::take_if`].
+    pub(crate) fn peek(&self) -> *mut () {
+        self.ptr.load(Acquire)
+    }
+
     /// True if the slot holds a value (a snapshot).
     pub(crate) fn is_occupied(&self) -> bool {
         !self.ptr.load(Acquire).is_null()
@@ -157,19 +174,41 @@ impl P {
     }
 }
 
+/// Where [`PLocal::put`] left the new G.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Put {
+    /// In runnext, which was empty: nothing new for other Ms to steal.
+    RunNext,
+    /// In the ring (itself, or the G it kicked out of runnext).
+    Queued,
+    /// The ring was full: 128 + 1 Gs went to the global queue.
+    Spilled,
+}
+
 impl PLocal {
     /// Go's `runqput`: `next` puts `g` in runnext (its old occupant goes to
-    /// the ring's tail). Returns true if the ring spilled to `global`.
-    pub(crate) fn put(&mut self, shared: &P, g: G, next: bool, global: &GlobalQueue) -> bool {
+    /// the ring's tail).
+    ///
+    /// The result tells the caller whether to wake an M. Go calls `wakep`
+    /// after every `runqput`; gpm skips it for [`Put::RunNext`], because the
+    /// current M runs that G as soon as its current poll returns, and the
+    /// futex call that wakes an M doubled the cost of a ping-pong round trip
+    /// in measurement (966 -> 488 ns, `examples/tour.rs`). A poll that keeps
+    /// running after readying a G is sysmon's to catch.
+    pub(crate) fn put(&mut self, shared: &P, g: G, next: bool, global: &GlobalQueue) -> Put {
         let g = if next {
             match shared.put_runnext(g) {
                 Some(kicked) => kicked,
-                None => return false,
+                None => return Put::RunNext,
             }
         } else {
             g
         };
-        self.ring.push_back(g, global)
+        if self.ring.push_back(g, global) {
+            Put::Spilled
+        } else {
+            Put::Queued
+        }
     }
 
     /// Go's `runqget`: runnext first, then the ring's head. The flag is true

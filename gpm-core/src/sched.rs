@@ -7,7 +7,7 @@ use crate::g::{panic_message, GFuture, GInfo, G, MAIN_GOID};
 use crate::global::GlobalQueue;
 use crate::idle::Idle;
 use crate::m;
-use crate::p::{self, PLocal, P};
+use crate::p::{self, PLocal, Put, P};
 use crate::park::Parker;
 use crate::registry::Registry;
 use crate::runtime::{Stats, UnhandledPanic};
@@ -412,8 +412,15 @@ fn schedule(g: G, info: ScheduleInfo) {
             shared.global.push(g);
         } else {
             let next = !info.woken_while_running;
-            if p.put(&shared.ps[p.id], g, next, &shared.global) {
-                shared.counters.spills.fetch_add(1, Relaxed);
+            match p.put(&shared.ps[p.id], g, next, &shared.global) {
+                // This M runs it as soon as the current poll returns: waking
+                // another M to steal it would cost the waker a futex call
+                // for nothing (Go wakes here; see `PLocal::put`).
+                Put::RunNext => return None,
+                Put::Queued => {}
+                Put::Spilled => {
+                    shared.counters.spills.fetch_add(1, Relaxed);
+                }
             }
             drop(slot);
         }
