@@ -26,10 +26,46 @@ struct Entry {
 // alive; `GInfo` is `Sync`, and the pointer is only read.
 unsafe impl Send for Entry {}
 
+/// Entries per page of a shard. Pages are never moved or reallocated, so a
+/// million Gs do not leave a trail of freed, half-resident old buffers.
+const PAGE: usize = 1024;
+
 #[derive(Default)]
 struct Shard {
-    slots: Vec<Option<Entry>>,
+    pages: Vec<Box<[Option<Entry>]>>,
+    /// Slots in use or freed so far (the next fresh slot's index).
+    len: usize,
     free: Vec<u32>,
+}
+
+impl Shard {
+    fn slot(&self, key: u32) -> Option<&Option<Entry>> {
+        let key = key as usize;
+        self.pages.get(key / PAGE).map(|page| &page[key % PAGE])
+    }
+
+    fn slot_mut(&mut self, key: u32) -> Option<&mut Option<Entry>> {
+        let key = key as usize;
+        self.pages.get_mut(key / PAGE).map(|page| &mut page[key % PAGE])
+    }
+
+    fn insert(&mut self, entry: Entry) -> u32 {
+        if let Some(key) = self.free.pop() {
+            *self.slot_mut(key).expect("freed keys point at pages") = Some(entry);
+            return key;
+        }
+        let key = self.len;
+        if key % PAGE == 0 {
+            self.pages.push((0..PAGE).map(|_| None).collect());
+        }
+        self.len += 1;
+        self.pages[key / PAGE][key % PAGE] = Some(entry);
+        u32::try_from(key).expect("more than 4 billion goroutines in one registry shard")
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.pages.iter().flat_map(|page| page.iter().flatten())
+    }
 }
 
 pub(crate) struct Registry {
@@ -59,16 +95,7 @@ impl Registry {
             info: NonNull::from(info),
         };
         let mut shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
-        let key = match shard.free.pop() {
-            Some(key) => {
-                shard.slots[key as usize] = Some(entry);
-                key
-            }
-            None => {
-                shard.slots.push(Some(entry));
-                (shard.slots.len() - 1) as u32
-            }
-        };
+        let key = shard.insert(entry);
         info.registry_key.store(key, Relaxed);
         drop(shard);
         self.count.fetch_add(1, Relaxed);
@@ -79,7 +106,7 @@ impl Registry {
         let key = info.registry_key.load(Relaxed);
         let entry = {
             let mut shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
-            let entry = shard.slots.get_mut(key as usize).and_then(Option::take);
+            let entry = shard.slot_mut(key).and_then(Option::take);
             if entry.is_some() {
                 shard.free.push(key);
             }
@@ -102,8 +129,7 @@ impl Registry {
         let key = info.registry_key.load(Relaxed);
         let shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
         shard
-            .slots
-            .get(key as usize)
+            .slot(key)
             .and_then(Option::as_ref)
             .filter(|e| e.info == NonNull::from(info))
             .map(|e| e.waker.clone())
@@ -114,7 +140,7 @@ impl Registry {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            out.extend(shard.slots.iter().flatten().map(|e| e.waker.clone()));
+            out.extend(shard.entries().map(|e| e.waker.clone()));
         }
         out
     }
@@ -124,7 +150,7 @@ impl Registry {
     pub(crate) fn for_each(&self, mut f: impl FnMut(&GInfo)) {
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            for e in shard.slots.iter().flatten() {
+            for e in shard.entries() {
                 // SAFETY: the entry's waker keeps the task, and so its header
                 // holding the `GInfo`, alive while the entry is listed.
                 f(unsafe { e.info.as_ref() });
