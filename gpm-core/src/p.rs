@@ -189,12 +189,13 @@ impl PLocal {
     /// Go's `runqput`: `next` puts `g` in runnext (its old occupant goes to
     /// the ring's tail).
     ///
-    /// The result tells the caller whether to wake an M. Go calls `wakep`
-    /// after every `runqput`; gpm skips it for [`Put::RunNext`], because the
-    /// current M runs that G as soon as its current poll returns, and the
-    /// futex call that wakes an M doubled the cost of a ping-pong round trip
-    /// in measurement (966 -> 488 ns, `examples/tour.rs`). A poll that keeps
-    /// running after readying a G is sysmon's to catch.
+    /// The caller then calls `wakep`, as Go does after every `runqput`, even
+    /// for [`Put::RunNext`]: if the current poll blocks its thread, a
+    /// spinning M must be there to steal runnext. (Skipping that wake halves
+    /// a ping-pong round trip, 966 -> 488 ns in `examples/tour.rs`, but it
+    /// strands the G when the poll blocks: tokio's `spawn_many_local` bench
+    /// hung that way. It waits for sysmon, which can wake an M for a P
+    /// whose runnext has not moved for a tick.)
     pub(crate) fn put(&mut self, shared: &P, g: G, next: bool, global: &GlobalQueue) -> Put {
         let g = if next {
             match shared.put_runnext(g) {

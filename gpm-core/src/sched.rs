@@ -412,15 +412,8 @@ fn schedule(g: G, info: ScheduleInfo) {
             shared.global.push(g);
         } else {
             let next = !info.woken_while_running;
-            match p.put(&shared.ps[p.id], g, next, &shared.global) {
-                // This M runs it as soon as the current poll returns: waking
-                // another M to steal it would cost the waker a futex call
-                // for nothing (Go wakes here; see `PLocal::put`).
-                Put::RunNext => return None,
-                Put::Queued => {}
-                Put::Spilled => {
-                    shared.counters.spills.fetch_add(1, Relaxed);
-                }
+            if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
+                shared.counters.spills.fetch_add(1, Relaxed);
             }
             drop(slot);
         }
