@@ -354,3 +354,28 @@ fn gomaxprocs_reports_the_runtime_setting() {
     assert_eq!(rt.block_on(async { gpm::runtime::gomaxprocs() }), 3);
     assert!(gpm::runtime::gomaxprocs() >= 1);
 }
+
+/// tokio's `spawn_many_local` bench: main spawns, then blocks its thread on
+/// a std channel. The G left in main's runnext must be stolen by another P
+/// (a spinning M woken by `wakep`), however the steals interleave.
+#[test]
+fn a_blocked_main_does_not_strand_its_runnext() {
+    for procs in [2, 4] {
+        let rt = Builder::new().procs(procs).build().unwrap();
+        let (tx, rx) = mpsc::sync_channel(1);
+        for _ in 0..300 {
+            let left = Arc::new(AtomicUsize::new(2_000));
+            rt.block_on(async {
+                for _ in 0..2_000 {
+                    let (tx, left) = (tx.clone(), left.clone());
+                    gpm::go!(async move {
+                        if left.fetch_sub(1, SeqCst) == 1 {
+                            tx.send(()).unwrap();
+                        }
+                    });
+                }
+                rx.recv().unwrap();
+            });
+        }
+    }
+}
