@@ -86,3 +86,8 @@ pub mod __private {
     //! Support for gpm's macros; not a public API.
     pub use gpm_core::runtime::__private::{go, run_main, run_test};
 }
+
+/// The README's examples, compiled and run as doctests so that they stay true.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

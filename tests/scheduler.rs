@@ -379,3 +379,28 @@ fn a_blocked_main_does_not_strand_its_runnext() {
         }
     }
 }
+
+/// tokio's `chained_spawn` bench: main spawns the head of a chain and blocks
+/// its thread. The head sits in the blocked P's runnext; a spinning M that
+/// sees it but finds no idle P must leave `needspinning` behind, or the M
+/// releasing the other P sleeps and the chain is stranded (it was, once in
+/// a few hundred runs, before `take_p_for_spinning`).
+#[test]
+fn a_chain_started_by_a_blocked_main_completes() {
+    fn link(done: mpsc::SyncSender<()>, left: usize) {
+        if left == 0 {
+            done.send(()).unwrap();
+        } else {
+            gpm::go!(async move { link(done, left - 1) });
+        }
+    }
+    let rt = Builder::new().procs(2).build().unwrap();
+    let (tx, rx) = mpsc::sync_channel(1);
+    for _ in 0..2_000 {
+        let tx = tx.clone();
+        rt.block_on(async {
+            gpm::go!(async move { link(tx, 100) });
+            rx.recv().unwrap();
+        });
+    }
+}

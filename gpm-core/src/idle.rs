@@ -97,10 +97,8 @@ impl Idle {
         if self.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_err() {
             return None;
         }
-        let mut lists = self.lock();
-        let p = lists.take_p(ps);
+        let p = self.lock().take_p_for_spinning(ps);
         if p.is_none() {
-            self.needspinning.store(true, SeqCst);
             self.nmspinning.fetch_sub(1, SeqCst);
         }
         p
@@ -122,13 +120,16 @@ impl Idle {
         global_has_work: impl Fn() -> bool,
         any_work: impl Fn() -> bool,
     ) -> Option<PLocal> {
-        let procs = ps.len();
         let mut lists = self.lock();
         if global_has_work() {
             return Some(p);
         }
-        if self.needspinning.load(SeqCst) && (*spinning || self.may_spin(procs)) {
-            self.needspinning.store(false, SeqCst);
+        if !*spinning && self.needspinning.load(SeqCst) {
+            // A `wakep` found every P busy and left this flag for us: become
+            // spinning (whatever the spinning limit says) and look again.
+            // Go's "delicate dance" in `findRunnable`.
+            self.become_spinning();
+            *spinning = true;
             return Some(p);
         }
         lists.put_p(ps, p);
@@ -138,14 +139,21 @@ impl Idle {
             self.nmspinning.fetch_sub(1, SeqCst);
             fence(SeqCst);
             if any_work() {
-                if let Some(p) = self.lock().take_p(ps) {
-                    self.nmspinning.fetch_add(1, SeqCst);
+                if let Some(p) = self.lock().take_p_for_spinning(ps) {
+                    self.become_spinning();
                     *spinning = true;
                     return Some(p);
                 }
             }
         }
         None
+    }
+
+    /// Go's `becomeSpinning`: counts one more spinning M; it will look at
+    /// every queue, which answers any pending `needspinning`.
+    pub(crate) fn become_spinning(&self) {
+        self.nmspinning.fetch_add(1, SeqCst);
+        self.needspinning.store(false, SeqCst);
     }
 
     /// True if an M that is not spinning may start spinning
@@ -169,6 +177,18 @@ impl IdleGuard<'_> {
         ps[p.id].idle.store(false, SeqCst);
         self.idle.npidle.fetch_sub(1, SeqCst);
         Some(p)
+    }
+
+    /// Go's `pidlegetSpinning`: an idle P for an M that is to spin because
+    /// it saw work. With none idle, the work sits on a busy P whose M may be
+    /// blocked: set `needspinning`, so that the next M to release its P (it
+    /// checks the flag under this lock) spins instead of sleeping.
+    pub(crate) fn take_p_for_spinning(&mut self, ps: &[P]) -> Option<PLocal> {
+        let p = self.take_p(ps);
+        if p.is_none() {
+            self.idle.needspinning.store(true, SeqCst);
+        }
+        p
     }
 
     /// Go's `pidleput`, except that a `block_on` M waiting for a P gets it

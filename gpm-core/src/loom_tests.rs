@@ -259,3 +259,61 @@ fn loom_spinning_m_parks_without_losing_work() {
 fn loom_busy_m_parks_without_losing_work() {
     spinning_model(false);
 }
+
+/// Two Ms and a `block_on` main on two Ps, the interleaving that once
+/// stranded a G: a spinning M gives its P back; main takes that P, readies a
+/// G into it and then blocks its thread; the other M, not spinning, gives
+/// its P back too. Someone must still be looking for the G: the spinning
+/// M's recheck finds no idle P, so it must leave `needspinning` for the
+/// other M, which then spins instead of sleeping.
+#[test]
+fn loom_work_behind_a_blocked_main_is_not_stranded() {
+    loom::model(|| {
+        let (pa_shared, pa) = p::new(0);
+        let (pb_shared, pb) = p::new(1);
+        let ps: Arc<Vec<p::P>> = Arc::new(vec![pa_shared, pb_shared]);
+        mark_held(&ps);
+        let idle = Arc::new(Idle::new(Vec::new()));
+        idle.nmspinning.fetch_add(1, SeqCst); // M x spins
+        let work = Arc::new(AtomicUsize::new(0));
+
+        let main = {
+            let (ps, idle, work) = (ps.clone(), idle.clone(), work.clone());
+            thread::spawn(move || {
+                let Some(p) = idle.lock().take_p(&ps) else {
+                    return (false, false, None);
+                };
+                work.fetch_add(1, SeqCst);
+                let started = idle.wakep_claim(&ps).is_some();
+                // Main now blocks its thread, holding `p`.
+                (true, started, Some(p))
+            })
+        };
+        let m_y = {
+            let (ps, idle, work) = (ps.clone(), idle.clone(), work.clone());
+            thread::spawn(move || {
+                let mut spinning = false;
+                let again = idle.release_p(&ps, pb, &mut spinning, || false, || work.load(SeqCst) > 0);
+                again.is_some()
+            })
+        };
+        let mut spinning = true;
+        let x_again = idle.release_p(&ps, pa, &mut spinning, || false, || work.load(SeqCst) > 0);
+        let y_again = m_y.join().unwrap();
+        let (readied, started, held) = main.join().unwrap();
+        if readied {
+            assert!(
+                started || x_again.is_some() || y_again,
+                "a G waits behind a blocked main and no M is looking for it"
+            );
+        }
+        drop((x_again, held));
+    });
+}
+
+/// Ps start idle in `p::new`; these are held by Ms.
+fn mark_held(ps: &[p::P]) {
+    for p in ps {
+        p.idle.store(false, SeqCst);
+    }
+}

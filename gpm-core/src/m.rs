@@ -166,7 +166,7 @@ fn find_runnable(cx: &MContext) -> Found {
             }
             if cx.spinning.get() || shared.idle.may_spin(procs) {
                 if !cx.spinning.replace(true) {
-                    shared.idle.nmspinning.fetch_add(1, SeqCst);
+                    shared.idle.become_spinning();
                 }
                 if let Some(g) = steal_work(cx, p) {
                     return Found::G(g, false);
