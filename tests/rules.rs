@@ -134,8 +134,9 @@ fn the_global_queue_is_checked_every_61_schedticks() {
 }
 
 #[test]
-fn yield_now_goes_to_the_global_queue() {
+fn yield_now_goes_to_the_global_queue_tail() {
     let rt = one_p();
+    let handle = rt.handle().clone();
     let log = Log::default();
     let l = log.clone();
     rt.block_on(async move {
@@ -145,22 +146,24 @@ fn yield_now_goes_to_the_global_queue() {
         h1.await.unwrap();
         h2.await.unwrap();
         assert!(gpm::runtime::stats().schedticks[0] % 61 != 0);
-        // Spawned first, so it ends up in the ring behind nothing ...
+        // G 4 waits in the global queue, injected from outside.
+        let l4 = l.clone();
+        std::thread::spawn(move || drop(handle.spawn(async move { l4.push(4) })))
+            .join()
+            .unwrap();
+        assert_eq!(gpm::runtime::stats().global_queue, 1);
+        // G 2 goes to the ring, G 1 to runnext (it runs first).
         let l2 = l.clone();
-        gpm::go!(async move {
-            // ... and runs after G 1 has yielded: G 1 must be waiting in the
-            // global queue, not behind us in the ring.
-            let stats = gpm::runtime::stats();
-            l2.push(100 + stats.global_queue);
-        });
-        // ... while this one takes runnext and runs first.
+        gpm::go!(async move { l2.push(2) });
         let l1 = l.clone();
         gpm::go!(async move {
             l1.push(1);
             gpm::yield_now().await;
             l1.push(3);
         });
-        until_logged(&l, 3).await;
+        until_logged(&l, 4).await;
     });
-    assert_eq!(log.take(), vec![1, 101, 3]);
+    // G 1 yields behind the local G 2 *and* behind G 4, already in the
+    // global queue: Go's Gosched. (To the local tail it would be 1 2 3 4.)
+    assert_eq!(log.take(), vec![1, 2, 4, 3]);
 }

@@ -153,15 +153,15 @@ fn find_runnable(cx: &MContext) -> Found {
             let p = slot.as_mut().expect("find_runnable without a P");
             let ps = &shared.ps[p.id];
             // Fairness: now and then the global queue goes first.
-            if p.schedtick % GLOBAL_CHECK_INTERVAL == 0 && !shared.global.is_empty() {
-                if let Some(g) = shared.global.pop() {
+            if p.schedtick % GLOBAL_CHECK_INTERVAL == 0 && (!p.yielded.is_empty() || !shared.global.is_empty()) {
+                if let Some(g) = shared.global.pop_after(&mut p.yielded) {
                     return Found::G(g, false);
                 }
             }
             if let Some((g, inherit)) = p.get(ps) {
                 return Found::G(g, inherit);
             }
-            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
+            if let Some(g) = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring) {
                 return Found::G(g, false);
             }
             if cx.spinning.get() || shared.idle.may_spin(procs) {
@@ -399,7 +399,7 @@ fn others_runnable(cx: &MContext) -> bool {
     let Some(p) = slot.as_ref() else {
         return false;
     };
-    cx.shared.ps[p.id].has_runnext() || !p.ring.is_empty() || !cx.shared.global.is_empty()
+    cx.shared.ps[p.id].has_runnext() || !p.ring.is_empty() || !p.yielded.is_empty() || !cx.shared.global.is_empty()
 }
 
 /// Gets a P for a main G that was woken while its M had none: an idle P if

@@ -49,6 +49,9 @@ pub(crate) struct PLocal {
     pub(crate) ring: Local<G>,
     /// Mirror of `P::schedtick`, so the owner never reads the atomic.
     pub(crate) schedtick: u64,
+    /// Gs that called `yield_now` on this P, in order: the global queue's
+    /// tail, appended there when this P next looks at it (see `global.rs`).
+    pub(crate) yielded: Vec<G>,
 }
 
 /// Creates P number `id`, as its shared and owned halves.
@@ -66,6 +69,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             id,
             ring: local,
             schedtick: 0,
+            yielded: Vec::new(),
         },
     )
 }

@@ -200,7 +200,7 @@ impl Shared {
             self.idle.lock().put_p(&self.ps, p);
             return;
         }
-        if self.ps[p.id].has_work() || !self.global.is_empty() {
+        if self.ps[p.id].has_work() || !p.yielded.is_empty() || !self.global.is_empty() {
             self.start_m(p, false);
             return;
         }
@@ -408,8 +408,9 @@ fn schedule(g: G, info: ScheduleInfo) {
         }
         g.metadata().set_state(crate::g::GState::Runnable);
         if info.woken_while_running && cx.yield_requested.replace(false) {
+            // Go's `Gosched`: the global queue's tail (see `global.rs`).
+            p.yielded.push(g);
             drop(slot);
-            shared.global.push(g);
         } else {
             let next = !info.woken_while_running;
             if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
