@@ -27,7 +27,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, SamplingMode};
 
 /// Ps for gpm and worker threads for tokio: the cores of the machine the
 /// figures were taken on (tokio's own bench uses 4).
@@ -50,6 +51,16 @@ fn tokio_rt() -> tokio::runtime::Runtime {
         .unwrap()
 }
 
+/// The criterion group of one workload, holding its `gpm` and `tokio`
+/// functions. Flat sampling (every sample the same number of iterations):
+/// an iteration takes milliseconds, and linear sampling would need more than
+/// the measurement time for 20 samples.
+fn workload<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
+    let mut group = c.benchmark_group(name);
+    group.sampling_mode(SamplingMode::Flat);
+    group
+}
+
 /// Spins (yielding the OS thread) for [`STALL_DUR`], as tokio's `stall`.
 fn stall() {
     let now = Instant::now();
@@ -61,7 +72,7 @@ fn stall() {
 /// A task spawns [`NUM_SPAWN`] tasks; the last one to run signals a std
 /// channel that the spawning task blocks on.
 fn spawn_many_local(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn_many_local");
+    let mut group = workload(c, "spawn_many_local");
     let (tx, rx) = mpsc::sync_channel(1000);
     let rem = Arc::new(AtomicUsize::new(0));
 
@@ -119,7 +130,7 @@ fn spawn_many_local(c: &mut Criterion) {
 /// [`NUM_SPAWN`] empty tasks spawned from outside the runtime, then joined
 /// one by one from `block_on`; the runtime is otherwise idle.
 fn spawn_many_remote_idle(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn_many_remote_idle");
+    let mut group = workload(c, "spawn_many_remote_idle");
 
     {
         let rt = gpm_rt();
@@ -165,7 +176,7 @@ fn spawn_many_remote_idle(c: &mut Criterion) {
 /// notification priority than spawning (tokio's comment); in gpm a yield
 /// sends the goroutine to the global queue's tail, as Go's `Gosched`.
 fn spawn_many_remote_busy1(c: &mut Criterion) {
-    let mut group = c.benchmark_group("spawn_many_remote_busy1");
+    let mut group = workload(c, "spawn_many_remote_busy1");
 
     {
         let rt = gpm_rt();
@@ -237,17 +248,17 @@ fn spawn_many_remote_busy1(c: &mut Criterion) {
 }
 
 /// 1 000 task pairs, each exchanging a ping and a pong over two oneshot
-/// channels (gpm: `futures::channel::oneshot`, tokio: `tokio::sync::oneshot`,
-/// as tokio's bench).
+/// channels. Both runtimes use `tokio::sync::oneshot`, as tokio's bench does
+/// (it needs no tokio runtime), so that only the schedulers differ.
 fn ping_pong(c: &mut Criterion) {
     const NUM_PINGS: usize = 1_000;
 
-    let mut group = c.benchmark_group("ping_pong");
+    let mut group = workload(c, "ping_pong");
     let (done_tx, done_rx) = mpsc::sync_channel(1000);
     let rem = Arc::new(AtomicUsize::new(0));
 
     {
-        use futures::channel::oneshot;
+        use tokio::sync::oneshot;
 
         let rt = gpm_rt();
         group.bench_function("gpm", |b| {
@@ -337,7 +348,7 @@ fn yield_many(c: &mut Criterion) {
     const NUM_YIELD: usize = 1_000;
     const TASKS: usize = 200;
 
-    let mut group = c.benchmark_group("yield_many");
+    let mut group = workload(c, "yield_many");
     let (tx, rx) = mpsc::sync_channel(TASKS);
 
     {
@@ -413,7 +424,7 @@ fn chained_spawn(c: &mut Criterion) {
         }
     }
 
-    let mut group = c.benchmark_group("chained_spawn");
+    let mut group = workload(c, "chained_spawn");
     let (done_tx, done_rx) = mpsc::sync_channel(1000);
 
     {

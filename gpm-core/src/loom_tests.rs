@@ -36,6 +36,19 @@ impl Overflow<u32> for Spill {
     }
 }
 
+/// A thief's turn: one steal into a fresh ring, then everything it got.
+fn steal_once(stealer: &ring::Steal<u32>) -> Vec<u32> {
+    let (mut mine, _) = ring::new::<u32>();
+    let mut got = Vec::new();
+    if let Some(v) = stealer.steal_into(&mut mine) {
+        got.push(v);
+    }
+    while let Some(v) = mine.pop() {
+        got.push(v);
+    }
+    got
+}
+
 fn sum(values: &[u32]) -> u32 {
     values.iter().sum()
 }
@@ -45,17 +58,7 @@ fn loom_push_pop_steal() {
     loom::model(|| {
         let (mut local, stealer) = ring::new::<u32>();
         let spill = Spill::default();
-        let thief = thread::spawn(move || {
-            let (mut mine, _) = ring::new::<u32>();
-            let mut got = Vec::new();
-            if let Some(v) = stealer.steal_into(&mut mine) {
-                got.push(v);
-            }
-            while let Some(v) = mine.pop() {
-                got.push(v);
-            }
-            got
-        });
+        let thief = thread::spawn(move || steal_once(&stealer));
         let mut got = Vec::new();
         for v in 1..=3 {
             local.push_back(v, &spill);
@@ -79,17 +82,7 @@ fn loom_overflow_under_concurrent_steal() {
     loom::model(|| {
         let (mut local, stealer) = ring::new::<u32>();
         let spill = Spill::default();
-        let thief = thread::spawn(move || {
-            let (mut mine, _) = ring::new::<u32>();
-            let mut got = Vec::new();
-            if let Some(v) = stealer.steal_into(&mut mine) {
-                got.push(v);
-            }
-            while let Some(v) = mine.pop() {
-                got.push(v);
-            }
-            got
-        });
+        let thief = thread::spawn(move || steal_once(&stealer));
         // One more than fits: the last push spills (or meets the thief).
         let n = CAPACITY as u32 + 1;
         for v in 1..=n {
@@ -118,17 +111,7 @@ fn loom_two_thieves() {
         let thieves: Vec<_> = (0..2)
             .map(|_| {
                 let stealer = stealer.clone();
-                thread::spawn(move || {
-                    let (mut mine, _) = ring::new::<u32>();
-                    let mut got = Vec::new();
-                    if let Some(v) = stealer.steal_into(&mut mine) {
-                        got.push(v);
-                    }
-                    while let Some(v) = mine.pop() {
-                        got.push(v);
-                    }
-                    got
-                })
+                thread::spawn(move || steal_once(&stealer))
             })
             .collect();
         let mut got = Vec::new();
