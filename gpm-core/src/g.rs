@@ -3,8 +3,8 @@
 //! A G is an [`async_task::Runnable`] whose metadata is a [`GInfo`]: its
 //! goroutine id, where it was started, its state, and the runtime it belongs
 //! to. The future inside is wrapped in a [`GFuture`], which catches panics,
-//! honours `JoinHandle::abort`, and keeps the G listed in the runtime's
-//! [`Registry`](crate::registry::Registry) for as long as its future lives.
+//! honours `JoinHandle::abort`, counts the G in and out, and lists it in the
+//! runtime's [`Registry`](crate::registry::Registry) once it first parks.
 //!
 //! # States (Go's `_Grunnable`, `_Grunning`, `_Gwaiting`)
 //! - [`GState::Runnable`]: in a run queue (runnext, a ring, the global queue).
@@ -16,13 +16,17 @@
 //! The state is informational (dumps, deadlock checks): correctness rests on
 //! `async_task`'s own state machine, so these are relaxed stores.
 
+use crate::registry::UNLISTED;
 use crate::sched::Shared;
 use crate::JoinError;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU32, AtomicU8,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -50,7 +54,7 @@ pub(crate) struct GInfo {
     pub(crate) goid: u64,
     /// Where `spawn` / `go!` was called.
     pub(crate) location: &'static Location<'static>,
-    /// Its slot in the registry; set once, right after the task is created.
+    /// Its slot in the registry, or `UNLISTED` until it first parks.
     pub(crate) registry_key: AtomicU32,
     /// A [`GState`] as `u8`.
     state: AtomicU8,
@@ -66,7 +70,7 @@ impl GInfo {
             shared,
             goid,
             location,
-            registry_key: AtomicU32::new(u32::MAX),
+            registry_key: AtomicU32::new(UNLISTED),
             state: AtomicU8::new(GState::Runnable as u8),
             aborted: AtomicBool::new(false),
             detached,
@@ -88,7 +92,8 @@ impl GInfo {
 
     /// Asks the G to stop at its next poll. Returns false if already asked.
     pub(crate) fn abort(&self) -> bool {
-        !self.aborted.swap(true, Relaxed)
+        // SeqCst: pairs with the G listing itself and then reading the flag.
+        !self.aborted.swap(true, SeqCst)
     }
 }
 
@@ -108,6 +113,7 @@ pin_project_lite::pin_project! {
             // which is freed only after the future has been dropped.
             let info = unsafe { &*this.info };
             info.shared.registry.remove(info);
+            info.shared.count_g(false);
         }
     }
 }
@@ -135,7 +141,7 @@ impl<F: Future> Future for GFuture<F> {
         let this = self.project();
         // SAFETY: see `PinnedDrop` above: the header outlives the future.
         let info = unsafe { &**this.info };
-        if info.aborted.load(Relaxed) {
+        if info.aborted.load(SeqCst) {
             return Poll::Ready(Err(JoinError::cancelled(info.goid)));
         }
         info.set_state(GState::Running);
@@ -144,6 +150,15 @@ impl<F: Future> Future for GFuture<F> {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => {
                 info.set_state(GState::Waiting);
+                if info.registry_key.load(Relaxed) == UNLISTED {
+                    // First park: list it, so that shutdown and `abort` can
+                    // reach it while it waits.
+                    info.shared.registry.insert(info, cx.waker().clone());
+                    if info.aborted.load(SeqCst) {
+                        // `abort` looked before we were listed: wake ourselves.
+                        cx.waker().wake_by_ref();
+                    }
+                }
                 Poll::Pending
             }
             Err(payload) => {

@@ -28,7 +28,9 @@ use std::sync::atomic::{
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
-/// The shared half of a P.
+/// The shared half of a P. Aligned to a cache-line pair so that the owner's
+/// writes (schedtick, counters) do not slow down the neighbouring P's.
+#[repr(align(128))]
 pub(crate) struct P {
     /// One G to run next.
     pub(crate) runnext: RunNext<G>,
@@ -39,6 +41,9 @@ pub(crate) struct P {
     pub(crate) schedtick: AtomicU64,
     /// True while the P is in the idle list (thieves skip idle Ps).
     pub(crate) idle: AtomicBool,
+    /// Gs spawned, and dropped, by Gs running on this P (owner-written).
+    pub(crate) spawned: AtomicU64,
+    pub(crate) exited: AtomicU64,
 }
 
 /// The owned half of a P; see the module docs.
@@ -62,6 +67,8 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         stealer,
         schedtick: AtomicU64::new(0),
         idle: AtomicBool::new(true),
+        spawned: AtomicU64::new(0),
+        exited: AtomicU64::new(0),
     };
     (
         p,

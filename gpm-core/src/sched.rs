@@ -53,7 +53,7 @@ pub(crate) struct Counters {
 pub(crate) struct Shared {
     /// The `Arc` this lives in, for starting Ms from `&self`.
     me: Weak<Shared>,
-    /// The shared halves of the Ps (Go's `allp`).
+    /// The shared halves of the Ps (Go's `allp`), a cache line each.
     pub(crate) ps: Box<[P]>,
     /// The global run queue.
     pub(crate) global: GlobalQueue,
@@ -71,6 +71,10 @@ pub(crate) struct Shared {
     pub(crate) threads: AtomicUsize,
     /// `block_on` calls under way (each runs a main G).
     pub(crate) mains: AtomicUsize,
+    /// Gs spawned, and dropped, where no P of this runtime was at hand (the
+    /// per-P counts are in `P`).
+    spawned_outside: AtomicU64,
+    exited_outside: AtomicU64,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
@@ -102,6 +106,8 @@ impl Shared {
             next_goid: AtomicU64::new(MAIN_GOID + 1),
             threads: AtomicUsize::new(0),
             mains: AtomicUsize::new(0),
+            spawned_outside: AtomicU64::new(0),
+            exited_outside: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             panic: Mutex::new(None),
@@ -250,9 +256,44 @@ impl Shared {
             |info: &GInfo| unsafe { GFuture::new(info, future) },
             async_task::WithInfo(schedule),
         );
-        self.registry.insert(&g);
+        self.count_g(true);
         g.schedule();
         task
+    }
+
+    /// Counts a G in (`spawned`) or out, on the current P's counters when
+    /// there is one (only its owner writes them), else on shared atomics.
+    pub(crate) fn count_g(&self, spawned: bool) {
+        let on_p = context::with_current(|cx| {
+            let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), self))?;
+            let slot = cx.p.try_borrow().ok()?;
+            let p = slot.as_ref()?;
+            let counter = if spawned {
+                &self.ps[p.id].spawned
+            } else {
+                &self.ps[p.id].exited
+            };
+            // Only the P's owner writes it: a load and a store, no RMW.
+            counter.store(counter.load(Relaxed) + 1, Relaxed);
+            Some(())
+        });
+        if on_p.is_none() {
+            let counter = if spawned {
+                &self.spawned_outside
+            } else {
+                &self.exited_outside
+            };
+            counter.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Gs alive (spawned and not yet dropped), plus `block_on` mains.
+    pub(crate) fn goroutines(&self) -> usize {
+        let spawned: u64 =
+            self.ps.iter().map(|p| p.spawned.load(Relaxed)).sum::<u64>() + self.spawned_outside.load(Relaxed);
+        let exited: u64 =
+            self.ps.iter().map(|p| p.exited.load(Relaxed)).sum::<u64>() + self.exited_outside.load(Relaxed);
+        spawned.saturating_sub(exited) as usize + self.mains.load(Relaxed)
     }
 
     // ----- shutdown --------------------------------------------------------
@@ -373,7 +414,7 @@ impl Shared {
             idle_threads,
             spinning_threads: self.idle.nmspinning.load(Relaxed),
             idle_procs: self.idle.npidle.load(Relaxed),
-            goroutines: self.registry.len() + self.mains.load(Relaxed),
+            goroutines: self.goroutines(),
             steals: self.counters.steals.load(Relaxed),
             stolen: self.counters.stolen.load(Relaxed),
             runnext_steals: self.counters.runnext_steals.load(Relaxed),
