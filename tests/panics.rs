@@ -85,3 +85,29 @@ fn panic_in_main_propagates_out_of_block_on() {
     // The runtime is still usable: the P went back.
     assert_eq!(rt.block_on(async { gpm::spawn(async { 1 }).await.unwrap() }), 1);
 }
+
+#[test]
+fn exceeding_max_threads_is_a_clear_fatal_error() {
+    if is_child() {
+        // Two Ps but room for one thread: the second M cannot be started.
+        let rt = Builder::new().procs(2).max_threads(1).build().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        for _ in 0..2 {
+            let tx = tx.clone();
+            // From outside: every G needs a worker thread; the first blocks
+            // it, so the second P needs another M.
+            drop(rt.spawn(async move {
+                tx.send(()).unwrap();
+                std::thread::sleep(std::time::Duration::from_secs(60));
+            }));
+        }
+        rx.recv().unwrap();
+        rx.recv().unwrap();
+        unreachable!("the runtime cannot run two blocked goroutines on one thread");
+    }
+    let out = run_child("exceeding_max_threads_is_a_clear_fatal_error");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
+    assert!(stderr.contains("fatal error: thread exhaustion"), "{stderr}");
+    assert!(stderr.contains("max_threads = 1"), "{stderr}");
+}
