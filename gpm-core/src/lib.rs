@@ -13,7 +13,7 @@
 //! | `idle.rs` | `pidle`, `midle`, `nmspinning` | idle Ps and Ms, spinning, the no-lost-wakeup protocol |
 //! | `park.rs` | `notesleep` | where an M sleeps |
 //! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
-//! | `registry.rs` | `allgs` | every live G, for shutdown and `num_goroutine` |
+//! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
 //!
 //! The rules and numbers are Go's (see DESIGN.md in the project): a G
@@ -21,6 +21,33 @@
 //! the global queue; thieves take half, rounded up, in 4 random-order
 //! rounds, touching runnext only in the last; every 61st schedtick the
 //! global queue goes first; at most half the busy Ps' Ms spin.
+//!
+//! # Where gpm departs from Go, and why
+//! - **The ring claims before it copies.** Go's thief copies half a ring
+//!   and then CASes the head; in Rust that reads slots the owner may be
+//!   writing. gpm uses tokio's two-index head (`steal`, `real`): a thief
+//!   claims, copies, then releases, and the owner treats claimed slots as
+//!   full.
+//! - **The runnext pause spins.** A thief waits ~3 µs before taking a
+//!   running victim's runnext, spinning (a 3 µs sleep takes ~60 µs on
+//!   Linux), and takes it only if it still holds the G it saw (Go's CAS).
+//! - **`yield_now` batches its trip to the global queue.** A yielded G goes
+//!   to a short list on its P, appended to the global queue's tail, in
+//!   order, the next time that P looks at the global queue (every 61st tick
+//!   or when its ring is empty), under the lock it takes then anyway. The
+//!   order is Go's; the lock is taken per batch, not per yield.
+//! - **`main` stays on its thread.** A `block_on` future need not be
+//!   `Send`, so it is polled by the calling thread, which is an M like any
+//!   other while it holds a P. When main yields it cannot go to the global
+//!   queue; its M runs up to 61 other Gs first instead.
+//! - **Gs are listed when they first park.** Go keeps every G in `allgs`;
+//!   gpm lists a G (for shutdown and `abort`) the first time it waits, since
+//!   until then it is in a run queue or running. Listing every G at spawn
+//!   cost a third of a spawn-heavy benchmark.
+//! - **Wakes from a G always `wakep`**, as Go: skipping it for a G readied
+//!   into an empty runnext halves ping-pong costs but strands the G when the
+//!   current poll then blocks its thread (tokio's benches do exactly that).
+//!   Making that skip safe is sysmon's job (a later issue).
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
