@@ -18,6 +18,7 @@ async fn main() {
     burst().await;
     fan_out_fan_in().await;
     ping_pong().await;
+    ping_pong_with_main().await;
     fairness().await;
 
     let s = stats();
@@ -117,6 +118,33 @@ async fn ping_pong() {
         v
     });
     assert_eq!(player.await.unwrap(), ROUNDS);
+    echo.await.unwrap();
+    let elapsed = start.elapsed();
+    println!("   {:.0} ns per round trip", elapsed.as_nanos() as f64 / ROUNDS as f64);
+    report(&before, elapsed);
+}
+
+/// The same bouncing between main (goroutine 1, on the main thread) and a
+/// goroutine: main is a G on a P like any other, so it costs the same.
+async fn ping_pong_with_main() {
+    const ROUNDS: u64 = 100_000;
+    println!("== ping-pong: {ROUNDS} round trips between main and a goroutine");
+    let before = stats();
+    let start = Instant::now();
+    let (mut ping_tx, mut ping_rx) = mpsc::channel::<u64>(0);
+    let (mut pong_tx, mut pong_rx) = mpsc::channel::<u64>(0);
+    let echo = gpm::spawn(async move {
+        while let Some(v) = ping_rx.next().await {
+            pong_tx.send(v + 1).await.unwrap();
+        }
+    });
+    let mut v = 0;
+    for _ in 0..ROUNDS {
+        ping_tx.send(v).await.unwrap();
+        v = pong_rx.next().await.unwrap();
+    }
+    assert_eq!(v, ROUNDS);
+    drop(ping_tx);
     echo.await.unwrap();
     let elapsed = start.elapsed();
     println!("   {:.0} ns per round trip", elapsed.as_nanos() as f64 / ROUNDS as f64);
