@@ -18,7 +18,6 @@ async fn main() {
     burst().await;
     fan_out_fan_in().await;
     ping_pong().await;
-    ping_pong_with_main().await;
     fairness().await;
 
     let s = stats();
@@ -95,42 +94,10 @@ async fn fan_out_fan_in() {
     report(&before, start.elapsed());
 }
 
-/// Two goroutines bouncing a value: each wake puts the other in runnext, so
-/// the pair stays on one P and shares its time slice.
-async fn ping_pong() {
-    const ROUNDS: u64 = 100_000;
-    println!("== ping-pong: {ROUNDS} round trips between two goroutines");
-    let before = stats();
-    let start = Instant::now();
-    let (mut ping_tx, mut ping_rx) = mpsc::channel::<u64>(0);
-    let (mut pong_tx, mut pong_rx) = mpsc::channel::<u64>(0);
-    let echo = gpm::spawn(async move {
-        while let Some(v) = ping_rx.next().await {
-            pong_tx.send(v + 1).await.unwrap();
-        }
-    });
-    let player = gpm::spawn(async move {
-        let mut v = 0;
-        for _ in 0..ROUNDS {
-            ping_tx.send(v).await.unwrap();
-            v = pong_rx.next().await.unwrap();
-        }
-        v
-    });
-    assert_eq!(player.await.unwrap(), ROUNDS);
-    echo.await.unwrap();
-    let elapsed = start.elapsed();
-    println!("   {:.0} ns per round trip", elapsed.as_nanos() as f64 / ROUNDS as f64);
-    report(&before, elapsed);
-}
+const ROUNDS: u64 = 100_000;
 
-/// The same bouncing between main (goroutine 1, on the main thread) and a
-/// goroutine: main is a G on a P like any other, so it costs the same.
-async fn ping_pong_with_main() {
-    const ROUNDS: u64 = 100_000;
-    println!("== ping-pong: {ROUNDS} round trips between main and a goroutine");
-    let before = stats();
-    let start = Instant::now();
+/// Plays `ROUNDS` round trips against an echo goroutine; returns the count.
+async fn play() -> u64 {
     let (mut ping_tx, mut ping_rx) = mpsc::channel::<u64>(0);
     let (mut pong_tx, mut pong_rx) = mpsc::channel::<u64>(0);
     let echo = gpm::spawn(async move {
@@ -143,12 +110,30 @@ async fn ping_pong_with_main() {
         ping_tx.send(v).await.unwrap();
         v = pong_rx.next().await.unwrap();
     }
-    assert_eq!(v, ROUNDS);
     drop(ping_tx);
     echo.await.unwrap();
-    let elapsed = start.elapsed();
-    println!("   {:.0} ns per round trip", elapsed.as_nanos() as f64 / ROUNDS as f64);
-    report(&before, elapsed);
+    v
+}
+
+/// Two goroutines bouncing a value: each wake puts the other in runnext, so
+/// the pair stays on one P and shares its time slice. Then the same between
+/// main (goroutine 1, on the main thread) and a goroutine: main is a G on a
+/// P like any other, so it costs about the same.
+async fn ping_pong() {
+    for (who, on_main) in [("two goroutines", false), ("main and a goroutine", true)] {
+        println!("== ping-pong: {ROUNDS} round trips between {who}");
+        let before = stats();
+        let start = Instant::now();
+        let rounds = if on_main {
+            play().await
+        } else {
+            gpm::spawn(play()).await.unwrap()
+        };
+        assert_eq!(rounds, ROUNDS);
+        let elapsed = start.elapsed();
+        println!("   {:.0} ns per round trip", elapsed.as_nanos() as f64 / ROUNDS as f64);
+        report(&before, elapsed);
+    }
 }
 
 /// `yield_now` (Go's Gosched) sends a goroutine to the global queue, so
