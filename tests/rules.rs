@@ -167,3 +167,33 @@ fn yield_now_goes_to_the_global_queue_tail() {
     // global queue: Go's Gosched. (To the local tail it would be 1 2 3 4.)
     assert_eq!(log.take(), vec![1, 2, 4, 3]);
 }
+
+/// tokio issue 4941: a G readies another (into its P's runnext) and then
+/// blocks its thread. Another P's M steals the runnext G (last steal round,
+/// after its pause) instead of leaving it behind the blocked poll.
+#[test]
+fn a_blocked_gs_runnext_is_stolen_by_another_p() {
+    use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+    use std::time::{Duration, Instant};
+    let rt = Builder::new().procs(2).build().unwrap();
+    let stolen = rt.block_on(async {
+        let ran = Arc::new(AtomicBool::new(false));
+        let blocker = {
+            let ran = ran.clone();
+            gpm::spawn(async move {
+                let r = ran.clone();
+                // Into this P's runnext ...
+                gpm::go!(async move { r.store(true, SeqCst) });
+                // ... then block the thread until it has run elsewhere.
+                let deadline = Instant::now() + Duration::from_secs(20);
+                while !ran.load(SeqCst) && Instant::now() < deadline {
+                    std::hint::spin_loop();
+                }
+                ran.load(SeqCst)
+            })
+        };
+        blocker.await.unwrap()
+    });
+    assert!(stolen, "the runnext G waited behind a blocked poll");
+    assert!(rt.stats().runnext_steals >= 1);
+}

@@ -253,3 +253,29 @@ impl IdleGuard<'_> {
         self.lists.ps.drain(..).collect()
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_most_half_the_busy_ps_spin() {
+        let idle = Idle::new(Vec::new());
+        // 4 Ps, all busy: up to 2 spinning Ms.
+        assert!(idle.may_spin(4));
+        idle.nmspinning.store(1, SeqCst);
+        assert!(idle.may_spin(4));
+        idle.nmspinning.store(2, SeqCst);
+        assert!(!idle.may_spin(4));
+        // 2 of 4 Ps idle: the 2 busy ones allow 1 spinner.
+        idle.npidle.store(2, SeqCst);
+        idle.nmspinning.store(0, SeqCst);
+        assert!(idle.may_spin(4));
+        idle.nmspinning.store(1, SeqCst);
+        assert!(!idle.may_spin(4));
+        // Every P idle: nobody spins.
+        idle.npidle.store(4, SeqCst);
+        idle.nmspinning.store(0, SeqCst);
+        assert!(!idle.may_spin(4));
+    }
+}
