@@ -32,6 +32,9 @@ pub(crate) struct Config {
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
+    /// test aid, as Go's race detector randomises its scheduler).
+    pub(crate) shake: bool,
 }
 
 /// Event counters for `stats()` (relaxed; approximate under concurrency).
@@ -453,7 +456,10 @@ fn schedule(g: G, info: ScheduleInfo) {
             p.yielded.push(g);
             drop(slot);
         } else {
-            let next = !info.woken_while_running;
+            // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
+            // on a readied G running next (it may not: thieves take runnext
+            // too) fails the test suite instead of production.
+            let next = !info.woken_while_running && !(shared.config.shake && cx.random() & 1 == 0);
             if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
                 shared.counters.spills.fetch_add(1, Relaxed);
             }

@@ -128,6 +128,7 @@ impl Builder {
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
+            shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
         Ok(Runtime::from_shared(shared))
     }
