@@ -459,7 +459,8 @@ fn schedule(g: G, info: ScheduleInfo) {
             // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
             // on a readied G running next (it may not: thieves take runnext
             // too) fails the test suite instead of production.
-            let next = !info.woken_while_running && !(shared.config.shake && cx.random() & 1 == 0);
+            let shaken = shared.config.shake && cx.random() & 1 == 0;
+            let next = !(info.woken_while_running || shaken);
             if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
                 shared.counters.spills.fetch_add(1, Relaxed);
             }
