@@ -145,7 +145,7 @@ fn yield_now_goes_to_the_global_queue_tail() {
         let (h1, h2) = (gpm::spawn(async {}), gpm::spawn(async {}));
         h1.await.unwrap();
         h2.await.unwrap();
-        assert!(gpm::runtime::stats().schedticks[0] % 61 != 0);
+        assert!(!gpm::runtime::stats().schedticks[0].is_multiple_of(61));
         // G 4 waits in the global queue, injected from outside.
         let l4 = l.clone();
         std::thread::spawn(move || drop(handle.spawn(async move { l4.push(4) })))

@@ -153,7 +153,8 @@ fn find_runnable(cx: &MContext) -> Found {
             let p = slot.as_mut().expect("find_runnable without a P");
             let ps = &shared.ps[p.id];
             // Fairness: now and then the global queue goes first.
-            if p.schedtick % GLOBAL_CHECK_INTERVAL == 0 && (!p.yielded.is_empty() || !shared.global.is_empty()) {
+            if p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL) && (!p.yielded.is_empty() || !shared.global.is_empty())
+            {
                 if let Some(g) = shared.global.pop_after(&mut p.yielded) {
                     return Found::G(g, false);
                 }

@@ -63,7 +63,7 @@ impl Shard {
             return key;
         }
         let key = self.len;
-        if key % PAGE == 0 {
+        if key.is_multiple_of(PAGE) {
             self.pages.push((0..PAGE).map(|_| None).collect());
         }
         self.len += 1;
