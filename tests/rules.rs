@@ -28,6 +28,15 @@ async fn until_logged(log: &Log, n: usize) {
     }
 }
 
+/// Runs one G from the ring, so that schedtick is not 0, where the
+/// every-61 global check fires first. (A G from runnext does not count.)
+async fn move_schedtick_off_a_multiple_of_61() {
+    let (h1, h2) = (gpm::spawn(async {}), gpm::spawn(async {}));
+    h1.await.unwrap();
+    h2.await.unwrap();
+    assert!(!gpm::runtime::stats().schedticks[0].is_multiple_of(61));
+}
+
 #[test]
 fn full_ring_spills_128_plus_the_new_g_to_the_global_queue() {
     let rt = one_p();
@@ -140,12 +149,7 @@ fn yield_now_goes_to_the_global_queue_tail() {
     let log = Log::default();
     let l = log.clone();
     rt.block_on(async move {
-        // Move schedtick off 0, where the every-61 global check would fire.
-        // (A G taken from runnext does not count; one from the ring does.)
-        let (h1, h2) = (gpm::spawn(async {}), gpm::spawn(async {}));
-        h1.await.unwrap();
-        h2.await.unwrap();
-        assert!(!gpm::runtime::stats().schedticks[0].is_multiple_of(61));
+        move_schedtick_off_a_multiple_of_61().await;
         // G 4 waits in the global queue, injected from outside.
         let l4 = l.clone();
         std::thread::spawn(move || drop(handle.spawn(async move { l4.push(4) })))
@@ -196,4 +200,29 @@ fn a_blocked_gs_runnext_is_stolen_by_another_p() {
     });
     assert!(stolen, "the runnext G waited behind a blocked poll");
     assert!(rt.stats().runnext_steals >= 1);
+}
+
+/// With nothing in the global queue, "behind everything in the global
+/// queue" is behind this P's own ring: the yielded G comes back after the
+/// local Gs, in order, without a trip through the global queue.
+#[test]
+fn yield_now_with_an_empty_global_queue_comes_back_behind_the_ring() {
+    let rt = one_p();
+    let log = Log::default();
+    let l = log.clone();
+    rt.block_on(async move {
+        move_schedtick_off_a_multiple_of_61().await;
+        for i in [2, 3] {
+            let l = l.clone();
+            gpm::go!(async move { l.push(i) });
+        }
+        let l1 = l.clone();
+        gpm::go!(async move {
+            l1.push(1);
+            gpm::yield_now().await;
+            l1.push(4);
+        });
+        until_logged(&l, 4).await;
+    });
+    assert_eq!(log.take(), vec![1, 2, 3, 4]);
 }

@@ -10,7 +10,8 @@
 //! batch it takes. Nobody could have taken them from here before that
 //! point without also taking everything queued ahead of them, and the lock
 //! is taken once per batch instead of once per yield (yield_many: 4.1x
-//! tokio's time before, see BENCHMARKS.md). A mutex
+//! tokio's time before, see BENCHMARKS.md). When this queue is empty, the P
+//! takes its yielded Gs straight back into its ring instead (`m.rs`). A mutex
 //! around a `VecDeque` makes both ends batch operations under one lock, which
 //! `crossbeam_queue::SegQueue` cannot do; `len` mirrors the length so that
 //! the scheduler can look without locking.

@@ -34,8 +34,10 @@
 //! - **`yield_now` batches its trip to the global queue.** A yielded G goes
 //!   to a short list on its P, appended to the global queue's tail, in
 //!   order, the next time that P looks at the global queue (every 61st tick
-//!   or when its ring is empty), under the lock it takes then anyway. The
-//!   order is Go's; the lock is taken per batch, not per yield.
+//!   or when its ring is empty), under the lock it takes then anyway; and
+//!   when the global queue is empty they go straight back behind the P's
+//!   ring, which is the same place in the order. The order is Go's; the lock
+//!   is taken per batch, not per yield, and yielders keep their P's cache.
 //! - **`main` stays on its thread.** A `block_on` future need not be
 //!   `Send`, so it is polled by the calling thread, which is an M like any
 //!   other while it holds a P. When main yields it cannot go to the global

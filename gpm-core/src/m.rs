@@ -162,6 +162,14 @@ fn find_runnable(cx: &MContext) -> Found {
             if let Some((g, inherit)) = p.get(ps) {
                 return Found::G(g, inherit);
             }
+            if !p.yielded.is_empty() && shared.global.is_empty() {
+                // Nothing waits in the global queue: behind everything there
+                // is right here. The yielded Gs come back in order without
+                // a trip through the lock (and to another P's cache).
+                if let Some(g) = p.take_yielded() {
+                    return Found::G(g, false);
+                }
+            }
             if let Some(g) = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring) {
                 return Found::G(g, false);
             }

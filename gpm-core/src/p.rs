@@ -232,9 +232,32 @@ impl PLocal {
         self.ring.pop().map(|g| (g, false))
     }
 
+    /// Moves the yielded Gs, in order, into the empty ring and returns the
+    /// first. Those that do not fit stay yielded.
+    pub(crate) fn take_yielded(&mut self) -> Option<G> {
+        let room = self.ring.free_slots();
+        let n = self.yielded.len().min(room + 1);
+        let mut batch = self.yielded.drain(..n);
+        let first = batch.next();
+        for g in batch {
+            // Cannot spill: at most `room` pushes.
+            self.ring.push_back(g, &NoOverflow);
+        }
+        first
+    }
+
     /// Counts a G started from the ring or the global queue.
     pub(crate) fn tick(&mut self, shared: &P) {
         self.schedtick += 1;
         shared.schedtick.store(self.schedtick, Relaxed);
+    }
+}
+
+/// The overflow target of pushes that have room by construction.
+struct NoOverflow;
+
+impl ring::Overflow<G> for NoOverflow {
+    fn push_batch(&self, _: Vec<G>) {
+        unreachable!("a push sized to the ring's free slots overflowed");
     }
 }
