@@ -452,8 +452,16 @@ fn schedule(g: G, info: ScheduleInfo) {
         }
         g.metadata().set_state(crate::g::GState::Runnable);
         if info.woken_while_running && cx.yield_requested.replace(false) {
-            // Go's `Gosched`: the global queue's tail (see `global.rs`).
-            p.yielded.push(g);
+            // Go's `Gosched`: the global queue's tail (see `global.rs`). With
+            // that queue empty, the tail of this P's ring is the same place
+            // in the order.
+            if p.yielded.is_empty() && shared.global.is_empty() {
+                if p.ring.push_back(g, &shared.global) {
+                    shared.counters.spills.fetch_add(1, Relaxed);
+                }
+            } else {
+                p.yielded.push(g);
+            }
             drop(slot);
         } else {
             // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
