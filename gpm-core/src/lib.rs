@@ -5,10 +5,10 @@
 //!
 //! | file | Go's name | what it is |
 //! | --- | --- | --- |
-//! | [`g`](crate::g) | `g` | a goroutine: an `async_task` task with an id, state and spawn site |
+//! | `g.rs` | `g` | a goroutine: an `async_task` task with an id, state and spawn site |
 //! | `m.rs` | `m`, `schedule`, `findRunnable` | an OS thread running the scheduler loop; `block_on`'s main G |
 //! | `p.rs` | `p`, `runqput`, `runqget` | a processor: runnext + ring + schedtick |
-//! | [`ring`] | `runq`, `runqsteal` | the 256-slot lock-free ring (owner / thief halves) |
+//! | `ring.rs` | `runq`, `runqsteal` | the 256-slot lock-free ring (owner / thief halves) |
 //! | `global.rs` | `sched.runq`, `globrunqget` | the global run queue |
 //! | `idle.rs` | `pidle`, `midle`, `nmspinning` | idle Ps and Ms, spinning, the no-lost-wakeup protocol |
 //! | `park.rs` | `notesleep` | where an M sleeps |
@@ -54,8 +54,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod context;
-#[doc(hidden)]
-pub mod g;
+mod g;
 mod global;
 mod idle;
 mod join;
@@ -64,8 +63,7 @@ mod m;
 mod p;
 mod park;
 mod registry;
-#[doc(hidden)]
-pub mod ring;
+mod ring;
 pub mod runtime;
 mod sched;
 mod yield_now;

@@ -27,19 +27,19 @@ use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 /// Slots in a P's ring: Go's `runq` length. Shrunk to 4 under loom so that
 /// the models reach "full" and "wrap around" in a few steps.
 #[cfg(not(loom))]
-pub const CAPACITY: usize = 256;
+pub(crate) const CAPACITY: usize = 256;
 /// Slots in a P's ring (loom: 4, so models reach the edge cases quickly).
 #[cfg(loom)]
-pub const CAPACITY: usize = 4;
+pub(crate) const CAPACITY: usize = 4;
 
 const MASK: usize = CAPACITY - 1;
 
 /// How many Gs a full ring moves to the global queue, besides the new one
 /// (Go's `runqputslow`: half the ring).
-pub const SPILL: usize = CAPACITY / 2;
+pub(crate) const SPILL: usize = CAPACITY / 2;
 
 /// Where a full ring sends its spill: the global queue in the scheduler.
-pub trait Overflow<T> {
+pub(crate) trait Overflow<T> {
     /// Takes a batch of `SPILL + 1` items in FIFO order, all at once.
     fn push_batch(&self, batch: Vec<T>);
 }
@@ -60,12 +60,12 @@ unsafe impl<T: Send> Send for Inner<T> {}
 unsafe impl<T: Send> Sync for Inner<T> {}
 
 /// The owner's half of a ring: push and pop. Exactly one exists per ring.
-pub struct Local<T> {
+pub(crate) struct Local<T> {
     inner: Arc<Inner<T>>,
 }
 
 /// The thieves' half of a ring: steal and look. Cheap to clone.
-pub struct Steal<T> {
+pub(crate) struct Steal<T> {
     inner: Arc<Inner<T>>,
 }
 
@@ -78,7 +78,7 @@ impl<T> Clone for Steal<T> {
 }
 
 /// Creates an empty ring, returning its owner's and its thieves' halves.
-pub fn new<T>() -> (Local<T>, Steal<T>) {
+pub(crate) fn new<T>() -> (Local<T>, Steal<T>) {
     let buffer = (0..CAPACITY).map(|_| UnsafeCell::new(MaybeUninit::uninit())).collect();
     let inner = Arc::new(Inner {
         head: AtomicU64::new(0),
@@ -131,33 +131,27 @@ impl<T> Inner<T> {
 
 impl<T> Local<T> {
     /// Number of values in the ring (excluding any being stolen right now).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// True when the ring holds nothing the owner could pop.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// True when a push now would spill to the global queue.
-    pub fn is_full(&self) -> bool {
+    #[cfg(all(test, not(loom)))]
+    pub(crate) fn is_full(&self) -> bool {
         self.free_slots() == 0
     }
 
     /// How many pushes fit before the ring spills (slots being stolen right
     /// now count as taken).
-    pub fn free_slots(&self) -> usize {
+    pub(crate) fn free_slots(&self) -> usize {
         let (steal, _) = unpack(self.inner.head.load(Acquire));
         let tail = unsync_load_u32(&self.inner.tail);
         CAPACITY.saturating_sub(tail.wrapping_sub(steal) as usize)
-    }
-
-    /// The thieves' view of this ring.
-    pub fn stealer(&self) -> Steal<T> {
-        Steal {
-            inner: self.inner.clone(),
-        }
     }
 
     /// Pushes `value` at the tail (Go's `runqput` without `next`).
@@ -166,7 +160,7 @@ impl<T> Local<T> {
     /// `overflow` in one batch (Go's `runqputslow`). If a thief is mid-steal
     /// the ring cannot give up half, so `value` alone goes to `overflow`.
     /// Returns true when something was spilled.
-    pub fn push_back(&mut self, mut value: T, overflow: &impl Overflow<T>) -> bool {
+    pub(crate) fn push_back(&mut self, mut value: T, overflow: &impl Overflow<T>) -> bool {
         let tail = loop {
             let head = self.inner.head.load(Acquire);
             let (steal, real) = unpack(head);
@@ -227,7 +221,7 @@ impl<T> Local<T> {
     }
 
     /// Pops the value at the head (the oldest), if any.
-    pub fn pop(&mut self) -> Option<T> {
+    pub(crate) fn pop(&mut self) -> Option<T> {
         let mut head = self.inner.head.load(Acquire);
         let index = loop {
             let (steal, real) = unpack(head);
@@ -264,12 +258,12 @@ impl<T> Drop for Local<T> {
 
 impl<T> Steal<T> {
     /// Number of values in the ring (a snapshot; it may be stale at once).
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.inner.len()
     }
 
     /// True when the ring looked empty.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
@@ -278,7 +272,7 @@ impl<T> Steal<T> {
     ///
     /// `dst` must be the thief's own ring. Returns `None` when there was
     /// nothing to take, another thief was mid-steal, or `dst` lacks room.
-    pub fn steal_into(&self, dst: &mut Local<T>) -> Option<T> {
+    pub(crate) fn steal_into(&self, dst: &mut Local<T>) -> Option<T> {
         let dst_tail = unsync_load_u32(&dst.inner.tail);
         let (dst_steal, _) = unpack(dst.inner.head.load(Acquire));
         if dst_tail.wrapping_sub(dst_steal) as usize > CAPACITY - CAPACITY / 2 {
