@@ -226,3 +226,45 @@ fn yield_now_with_an_empty_global_queue_comes_back_behind_the_ring() {
     });
     assert_eq!(log.take(), vec![1, 2, 3, 4]);
 }
+
+/// A G that wakes itself during its poll (not through `yield_now`) goes to
+/// the ring's tail, never to runnext: otherwise it would run again at once,
+/// ahead of everything queued, and starve its P.
+#[test]
+fn a_self_wake_goes_to_the_ring_tail_not_runnext() {
+    struct WakeSelfOnce(bool);
+    impl std::future::Future for WakeSelfOnce {
+        type Output = ();
+        fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+            if self.0 {
+                return std::task::Poll::Ready(());
+            }
+            self.0 = true;
+            cx.waker().wake_by_ref();
+            std::task::Poll::Pending
+        }
+    }
+    let rt = one_p();
+    let log = Log::default();
+    let l = log.clone();
+    rt.block_on(async move {
+        move_schedtick_off_a_multiple_of_61().await;
+        for i in [2, 3] {
+            let l = l.clone();
+            gpm::go!(async move { l.push(i) });
+        }
+        let l1 = l.clone();
+        gpm::go!(async move {
+            l1.push(1);
+            WakeSelfOnce(false).await;
+            l1.push(4);
+        });
+        until_logged(&l, 4).await;
+        assert_eq!(
+            gpm::runtime::stats().global_queue,
+            0,
+            "not through the global queue either"
+        );
+    });
+    assert_eq!(log.take(), vec![1, 2, 3, 4]);
+}
