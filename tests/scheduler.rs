@@ -404,3 +404,29 @@ fn a_chain_started_by_a_blocked_main_completes() {
         });
     }
 }
+
+/// `Handle::block_on` on another thread while the runtime is dropped: the
+/// caller gets a clear panic instead of a hang.
+#[test]
+fn block_on_during_shutdown_panics_clearly() {
+    let rt = Builder::new().procs(2).build().unwrap();
+    let handle = rt.handle().clone();
+    let (started_tx, started_rx) = mpsc::channel();
+    let caller = std::thread::spawn(move || {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle.block_on(async move {
+                started_tx.send(()).unwrap();
+                std::future::pending::<()>().await
+            })
+        }))
+    });
+    started_rx.recv().unwrap();
+    drop(rt);
+    let err = caller.join().unwrap().unwrap_err();
+    let msg = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    assert!(msg.contains("shut down"), "{msg}");
+}

@@ -367,6 +367,9 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
             let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).clone();
             panic!("{}", message.unwrap_or_else(|| "a goroutine panicked".into()));
         }
+        if shared.is_shutdown() {
+            panic!("gpm runtime shut down while block_on was running");
+        }
         if main.woken.load(Acquire) {
             if !cx.has_p() && !acquire_for_main(&cx) {
                 panic!("gpm runtime shut down while block_on was running");
