@@ -22,6 +22,8 @@ pub(crate) struct MContext {
     pub(crate) spinning: Cell<bool>,
     /// State of this M's random number generator (steal order).
     rng: Cell<u64>,
+    /// Leaf operations left in the current poll (see `coop`).
+    pub(crate) budget: Cell<u16>,
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
@@ -48,6 +50,7 @@ impl MContext {
             p: RefCell::new(None),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
+            budget: Cell::new(crate::coop::BUDGET),
             yield_requested: Cell::new(false),
             main_deferred: Cell::new(0),
             parker,

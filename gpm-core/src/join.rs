@@ -95,6 +95,7 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        std::task::ready!(crate::coop::proceed(cx));
         let goid = self.id();
         let task = self.task.as_mut().expect("JoinHandle polled after it returned Ready");
         match Pin::new(task).poll(cx) {

@@ -13,6 +13,8 @@
 //! | `idle.rs` | `pidle`, `midle`, `nmspinning` | idle Ps and Ms, spinning, the no-lost-wakeup protocol |
 //! | `park.rs` | `notesleep` | where an M sleeps |
 //! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
+//! | `sysmon.rs` | `sysmon` | the thread that flags Ps running one time slice too long |
+//! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
 //! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
 //!
@@ -54,6 +56,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod context;
+pub mod coop;
 mod g;
 mod global;
 mod idle;
@@ -66,6 +69,7 @@ mod registry;
 mod ring;
 pub mod runtime;
 mod sched;
+mod sysmon;
 mod yield_now;
 
 #[cfg(all(test, loom))]

@@ -73,6 +73,8 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
 
 /// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
 fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
+    // A new owner starts a new time slice.
+    cx.shared.ps[p.id].preempt.store(false, Relaxed);
     let previous = cx.p.borrow_mut().replace(p);
     assert!(previous.is_none(), "an M acquired a second P");
     if spinning {
@@ -98,6 +100,7 @@ fn schedule_once(cx: &MContext) -> bool {
                 p.tick(&shared.ps[p.id]);
             }
             cx.yield_requested.set(false);
+            cx.budget.set(crate::coop::BUDGET);
             g.run();
             true
         }
@@ -385,6 +388,7 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
             cx.main_deferred.set(0);
             main.woken.store(false, SeqCst);
             cx.yield_requested.set(false);
+            cx.budget.set(crate::coop::BUDGET);
             if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
                 return output;
             }

@@ -39,6 +39,9 @@ pub(crate) struct P {
     /// Gs started from this P's ring or the global queue (not runnext).
     /// Written only by the owner; read by sysmon and `stats()`.
     pub(crate) schedtick: AtomicU64,
+    /// Set by sysmon when this P ran one time slice without taking a G from
+    /// its ring or the global queue; cleared when it does.
+    pub(crate) preempt: std::sync::atomic::AtomicBool,
     /// True while the P is in the idle list (thieves skip idle Ps).
     pub(crate) idle: AtomicBool,
     /// Gs spawned, and dropped, by Gs running on this P (owner-written).
@@ -66,6 +69,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         runnext: RunNext::new(),
         stealer,
         schedtick: AtomicU64::new(0),
+        preempt: std::sync::atomic::AtomicBool::new(false),
         idle: AtomicBool::new(true),
         spawned: AtomicU64::new(0),
         exited: AtomicU64::new(0),
@@ -250,6 +254,10 @@ impl PLocal {
     pub(crate) fn tick(&mut self, shared: &P) {
         self.schedtick += 1;
         shared.schedtick.store(self.schedtick, Relaxed);
+        // A new time slice starts.
+        if shared.preempt.load(Relaxed) {
+            shared.preempt.store(false, Relaxed);
+        }
     }
 }
 

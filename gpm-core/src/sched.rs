@@ -82,6 +82,10 @@ pub(crate) struct Shared {
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// Wakes sysmon for shutdown.
+    pub(crate) sysmon_alarm: crate::sysmon::Alarm,
+    /// The sysmon thread, joined at shutdown.
+    sysmon: Mutex<Option<thread::JoinHandle<()>>>,
     /// A detached G's panic under `UnhandledPanic::ShutdownRuntime`, waiting
     /// for `block_on` to re-raise it.
     pub(crate) panic: Mutex<Option<String>>,
@@ -113,6 +117,8 @@ impl Shared {
             exited_outside: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
+            sysmon_alarm: crate::sysmon::Alarm::default(),
+            sysmon: Mutex::new(None),
             panic: Mutex::new(None),
             panicked: AtomicBool::new(false),
             main_parkers: Mutex::new(Vec::new()),
@@ -299,6 +305,16 @@ impl Shared {
         spawned.saturating_sub(exited) as usize + self.mains.load(Relaxed)
     }
 
+    /// Starts the sysmon thread.
+    pub(crate) fn start_sysmon(self: &Arc<Shared>) -> std::io::Result<()> {
+        let shared = self.clone();
+        let handle = thread::Builder::new()
+            .name(format!("{}-sysmon", self.config.thread_name))
+            .spawn(move || crate::sysmon::run(shared))?;
+        *self.sysmon.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+        Ok(())
+    }
+
     // ----- shutdown --------------------------------------------------------
 
     /// Stops every M, then drops every G: queued ones first, then parked ones
@@ -306,6 +322,12 @@ impl Shared {
     pub(crate) fn shutdown(&self) {
         if self.shutdown.swap(true, SeqCst) {
             return;
+        }
+        self.sysmon_alarm.stop();
+        if let Some(sysmon) = self.sysmon.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            if sysmon.thread().id() != thread::current().id() {
+                let _ = sysmon.join();
+            }
         }
         for parker in self.idle.lock().all_parkers() {
             parker.shutdown();

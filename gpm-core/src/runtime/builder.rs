@@ -130,6 +130,7 @@ impl Builder {
             unhandled_panic: self.unhandled_panic,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
+        shared.start_sysmon()?;
         Ok(Runtime::from_shared(shared))
     }
 }

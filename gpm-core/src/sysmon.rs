@@ -1,0 +1,96 @@
+//! sysmon: one thread per runtime, holding no P, that watches the Ps (Go's
+//! `sysmon`).
+//!
+//! For now it does one of sysmon's jobs: a P whose `schedtick` has not
+//! moved for a whole time slice (10 ms) while it holds a P gets its
+//! `preempt` flag set, and the running goroutine's next leaf operation
+//! yields (see [`coop`](crate::coop)). `schedtick` counts only goroutines
+//! taken from the ring or the global queue, so a pair that keeps handing
+//! runnext back and forth shares one slice and is cut too.
+//!
+//! It sleeps 20 µs between looks, backing off (doubling up to 10 ms) after
+//! 50 looks in which every P was idle.
+
+use crate::sched::Shared;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+/// Go's time slice (`forcePreemptNS`).
+pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
+/// sysmon's shortest sleep (Go: 20 µs).
+const MIN_DELAY: Duration = Duration::from_micros(20);
+/// sysmon's longest sleep when idle (Go: 10 ms).
+const MAX_DELAY: Duration = Duration::from_millis(10);
+/// Idle looks before sysmon starts backing off (Go: 50).
+const IDLE_ROUNDS: u32 = 50;
+
+/// Lets `Shared::shutdown` wake sysmon from its sleep.
+#[derive(Default)]
+pub(crate) struct Alarm {
+    stop: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl Alarm {
+    pub(crate) fn stop(&self) {
+        *self.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.condvar.notify_all();
+    }
+
+    /// Sleeps for `d`; false once stopped.
+    fn sleep(&self, d: Duration) -> bool {
+        let stop = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+        if *stop {
+            return false;
+        }
+        let (stop, _) = self.condvar.wait_timeout(stop, d).unwrap_or_else(|e| e.into_inner());
+        !*stop
+    }
+}
+
+/// What sysmon last saw of one P.
+#[derive(Clone, Copy)]
+struct Seen {
+    schedtick: u64,
+    since: Instant,
+}
+
+/// sysmon's loop; returns when the runtime shuts down.
+pub(crate) fn run(shared: Arc<Shared>) {
+    let start = Instant::now();
+    let mut seen = vec![
+        Seen {
+            schedtick: 0,
+            since: start
+        };
+        shared.procs()
+    ];
+    let mut delay = MIN_DELAY;
+    let mut idle_rounds = 0;
+    while shared.sysmon_alarm.sleep(delay) {
+        let now = Instant::now();
+        let mut all_idle = true;
+        for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {
+            let schedtick = p.schedtick.load(std::sync::atomic::Ordering::Relaxed);
+            if p.idle.load(std::sync::atomic::Ordering::Relaxed) || schedtick != seen.schedtick {
+                *seen = Seen { schedtick, since: now };
+                all_idle &= p.idle.load(std::sync::atomic::Ordering::Relaxed);
+                continue;
+            }
+            all_idle = false;
+            if now.duration_since(seen.since) >= TIME_SLICE {
+                p.preempt.store(true, std::sync::atomic::Ordering::Relaxed);
+                seen.since = now;
+            }
+        }
+        if all_idle {
+            idle_rounds += 1;
+            if idle_rounds > IDLE_ROUNDS {
+                delay = (delay * 2).min(MAX_DELAY);
+            }
+        } else {
+            idle_rounds = 0;
+            delay = MIN_DELAY;
+        }
+    }
+}
