@@ -27,9 +27,10 @@ pub(crate) struct MContext {
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
-    /// After the main G called `yield_now`: how many more Gs this M runs
-    /// before polling main again (main cannot go to the global queue, as
-    /// Go's would, because it is pinned to its thread).
+    /// After the main G yielded: how many more Gs this M runs before polling
+    /// main again (main cannot go to the global queue's tail, as Go's would,
+    /// because it is pinned to its thread; it waits for the Gs runnable when
+    /// it yielded instead, at most 61).
     pub(crate) main_deferred: Cell<u64>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,

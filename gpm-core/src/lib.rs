@@ -43,7 +43,7 @@
 //! - **`main` stays on its thread.** A `block_on` future need not be
 //!   `Send`, so it is polled by the calling thread, which is an M like any
 //!   other while it holds a P. When main yields it cannot go to the global
-//!   queue; its M runs up to 61 other Gs first instead.
+//!   queue; its M first runs the Gs that were runnable then (at most 61).
 //! - **Gs are listed when they first park.** Go keeps every G in `allgs`;
 //!   gpm lists a G (for shutdown and `abort`) the first time it waits, since
 //!   until then it is in a run queue or running. Listing every G at spawn

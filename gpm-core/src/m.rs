@@ -381,8 +381,10 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
             if deferred > 0 && others_runnable(&cx) {
                 // Main yielded: let the others run first (Go would put it at
                 // the global queue's tail).
-                cx.main_deferred.set(deferred - 1);
+                // Decremented after the turn: at 0, `find_runnable` would
+                // hand the turn back to main instead of running a G.
                 schedule_once(&cx);
+                cx.main_deferred.set(deferred - 1);
                 continue;
             }
             cx.main_deferred.set(0);
@@ -393,7 +395,10 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
                 return output;
             }
             if cx.yield_requested.replace(false) {
-                cx.main_deferred.set(GLOBAL_CHECK_INTERVAL);
+                // Go would put main at the global queue's tail: behind what
+                // is runnable now (at most 61, when the P looks at the
+                // global queue anyway), not behind what is readied later.
+                cx.main_deferred.set(runnable_now(&cx).min(GLOBAL_CHECK_INTERVAL));
             }
             continue;
         }
@@ -411,11 +416,18 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
 
 /// True if this M's P or the global queue has a G to run.
 fn others_runnable(cx: &MContext) -> bool {
+    runnable_now(cx) > 0
+}
+
+/// Gs this M could run now: its P's runnext, ring and yielded Gs, and the
+/// global queue.
+fn runnable_now(cx: &MContext) -> u64 {
     let slot = cx.p.borrow();
     let Some(p) = slot.as_ref() else {
-        return false;
+        return 0;
     };
-    cx.shared.ps[p.id].has_runnext() || !p.ring.is_empty() || !p.yielded.is_empty() || !cx.shared.global.is_empty()
+    let queued = p.ring.len() + p.yielded.len() + cx.shared.global.len();
+    (queued + usize::from(cx.shared.ps[p.id].has_runnext())) as u64
 }
 
 /// Gets a P for a main G that was woken while its M had none: an idle P if

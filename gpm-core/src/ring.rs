@@ -135,11 +135,6 @@ impl<T> Local<T> {
         self.inner.len()
     }
 
-    /// True when the ring holds nothing the owner could pop.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// True when a push now would spill to the global queue.
     #[cfg(all(test, not(loom)))]
     pub(crate) fn is_full(&self) -> bool {
