@@ -65,3 +65,26 @@ fn park_and_wake_from_everywhere() {
         }
     }
 }
+
+/// Shutdown while Ms are going to sleep: an M that lists itself as idle
+/// after shutdown woke the idle list would sleep forever, and `drop` would
+/// wait for it forever.
+#[test]
+fn shutdown_races_with_parking_ms() {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for _ in 0..300 {
+            let rt = Builder::new().procs(4).build().unwrap();
+            for _ in 0..8 {
+                drop(rt.spawn(async {}));
+            }
+            drop(rt);
+        }
+        tx.send(()).unwrap();
+    });
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(60)),
+        Ok(()),
+        "a runtime's drop hung"
+    );
+}

@@ -255,7 +255,15 @@ fn pause(d: Duration) {
 /// at shutdown.
 fn stop_m(cx: &MContext) -> bool {
     let shared = &cx.shared;
-    shared.idle.lock().put_m(cx.parker.clone());
+    let mut lists = shared.idle.lock();
+    // Checked under the idle lock: shutdown sets the flag and then takes
+    // this lock to wake every listed M, so an M listing itself after that
+    // would sleep forever.
+    if shared.is_shutdown() {
+        return false;
+    }
+    lists.put_m(cx.parker.clone());
+    drop(lists);
     shared.counters.parks.fetch_add(1, Relaxed);
     loop {
         match cx.parker.park() {
