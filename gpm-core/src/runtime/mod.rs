@@ -211,7 +211,6 @@ pub mod __private {
     //! Entry points for gpm's macros; not a public API.
     use super::{Builder, Handle, UnhandledPanic};
     use std::future::Future;
-    use std::panic::Location;
 
     /// `go!`: a detached goroutine on the current runtime.
     #[track_caller]
@@ -221,7 +220,6 @@ pub mod __private {
         F::Output: Send + 'static,
     {
         Handle::current().go(future);
-        let _ = Location::caller();
     }
 
     /// `#[gpm::main]`: runs `future` as goroutine 1; then the process may
