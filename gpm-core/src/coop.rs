@@ -37,7 +37,7 @@
 //! # });
 //! ```
 
-use crate::context;
+use crate::current;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
@@ -57,7 +57,7 @@ pub(crate) const UNCONSTRAINED: u16 = u16::MAX;
 /// `Pending` from your `poll` too, without doing the operation. Outside a
 /// gpm goroutine it always returns `Ready`.
 pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
-    let go_on = context::with_current(|m| {
+    let go_on = current::with_current(|m| {
         let Some(m) = m else {
             return true;
         };
@@ -120,10 +120,10 @@ impl<F: Future> Future for Unconstrained<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let saved = context::with_current(|m| m.map(|m| m.budget.replace(UNCONSTRAINED)));
+        let saved = current::with_current(|m| m.map(|m| m.budget.replace(UNCONSTRAINED)));
         let output = this.future.poll(cx);
         if let Some(saved) = saved {
-            context::with_current(|m| {
+            current::with_current(|m| {
                 if let Some(m) = m {
                     m.budget.set(saved);
                 }

@@ -11,20 +11,25 @@
 //!   Set when the G is spawned and whenever the schedule function takes it.
 //! - [`GState::Running`]: an M is polling it. Set by the G's own poll.
 //! - [`GState::Waiting`]: its last poll returned `Pending` and nobody has woken
-//!   it since. Set by the G's own poll.
+//!   it since. Set by the G's own poll, with the [`WaitReason`] its leaf
+//!   future gave (see `wait.rs`) and the time (whole seconds since the
+//!   runtime started, modulo 2^16: dumps print minutes, as Go does).
 //!
 //! The state is informational (dumps, deadlock checks): correctness rests on
-//! `async_task`'s own state machine, so these are relaxed stores.
+//! `async_task`'s own state machine, so these are relaxed stores. A G that
+//! waits on a future gpm did not write (`WaitReason::Foreign`) is counted,
+//! on its P, while it waits: deadlock detection must not fire then.
 
 use crate::registry::UNLISTED;
-use crate::sched::Shared;
+use crate::sched::{Count, Shared};
+use crate::wait::WaitReason;
 use crate::JoinError;
 use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU8,
+    AtomicU16, AtomicU32, AtomicU8,
     Ordering::{Relaxed, SeqCst},
 };
 use std::sync::Arc;
@@ -38,12 +43,34 @@ pub(crate) const MAIN_GOID: u64 = 1;
 
 /// What a G is doing; see the module docs for when each is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[repr(u8)]
 pub(crate) enum GState {
-    Runnable = 0,
-    Running = 1,
-    Waiting = 2,
+    Runnable,
+    Running,
+    Waiting(WaitReason),
 }
+
+impl GState {
+    fn to_u8(self) -> u8 {
+        match self {
+            GState::Runnable => 0,
+            GState::Running => 1,
+            GState::Waiting(reason) => 2 + reason as u8,
+        }
+    }
+
+    fn from_u8(v: u8) -> GState {
+        match v {
+            0 => GState::Runnable,
+            1 => GState::Running,
+            v => GState::Waiting(WaitReason::from_u8(v - 2)),
+        }
+    }
+}
+
+/// `GInfo::flags`: `JoinHandle::abort` asked the G to stop.
+const ABORTED: u8 = 1;
+/// `GInfo::flags`: started with `go!`; nobody can observe its panic.
+const DETACHED: u8 = 2;
 
 /// The metadata of a G, stored in its task's header.
 pub(crate) struct GInfo {
@@ -56,12 +83,14 @@ pub(crate) struct GInfo {
     pub(crate) location: &'static Location<'static>,
     /// Its slot in the registry, or `UNLISTED` until it first parks.
     pub(crate) registry_key: AtomicU32,
+    /// When it last started waiting: seconds since the runtime started,
+    /// modulo 2^16 (kept small so the task header stays in 64 bytes).
+    since: AtomicU16,
     /// A [`GState`] as `u8`.
     state: AtomicU8,
-    /// Set by `JoinHandle::abort`: the next poll drops the future.
-    aborted: AtomicBool,
-    /// Started with `go!`: nobody can observe its panic, so a panic is fatal.
-    pub(crate) detached: bool,
+    /// `ABORTED` (set by `JoinHandle::abort`: the next poll drops the
+    /// future) and `DETACHED` (set at spawn: a panic is fatal).
+    flags: AtomicU8,
 }
 
 impl GInfo {
@@ -71,29 +100,111 @@ impl GInfo {
             goid,
             location,
             registry_key: AtomicU32::new(UNLISTED),
-            state: AtomicU8::new(GState::Runnable as u8),
-            aborted: AtomicBool::new(false),
-            detached,
+            since: AtomicU16::new(0),
+            state: AtomicU8::new(GState::Runnable.to_u8()),
+            flags: AtomicU8::new(if detached { DETACHED } else { 0 }),
         }
     }
 
     pub(crate) fn set_state(&self, state: GState) {
-        self.state.store(state as u8, Relaxed);
+        self.state.store(state.to_u8(), Relaxed);
     }
 
-    #[allow(dead_code)] // read by dumps and tests
     pub(crate) fn state(&self) -> GState {
-        match self.state.load(Relaxed) {
-            0 => GState::Runnable,
-            1 => GState::Running,
-            _ => GState::Waiting,
-        }
+        GState::from_u8(self.state.load(Relaxed))
+    }
+
+    /// When it started waiting, in seconds since the runtime started
+    /// (modulo 2^16).
+    pub(crate) fn since(&self) -> u16 {
+        self.since.load(Relaxed)
+    }
+
+    /// Started with `go!`: nobody can observe its panic, so a panic is fatal.
+    pub(crate) fn detached(&self) -> bool {
+        self.flags.load(Relaxed) & DETACHED != 0
+    }
+
+    fn aborted(&self) -> bool {
+        // SeqCst: pairs with `abort`, see there.
+        self.flags.load(SeqCst) & ABORTED != 0
     }
 
     /// Asks the G to stop at its next poll. Returns false if already asked.
     pub(crate) fn abort(&self) -> bool {
         // SeqCst: pairs with the G listing itself and then reading the flag.
-        !self.aborted.swap(true, SeqCst)
+        self.flags.fetch_or(ABORTED, SeqCst) & ABORTED == 0
+    }
+
+    /// Marks the G runnable (the schedule function took it); if it was
+    /// waiting on a foreign future, counts that wait as over.
+    pub(crate) fn make_runnable(&self) {
+        let was = self.state.swap(GState::Runnable.to_u8(), Relaxed);
+        if was == GState::Waiting(WaitReason::Foreign).to_u8() {
+            self.shared.count(Count::ForeignResumed);
+        }
+    }
+
+    /// Marks the G running; if it was waiting on a foreign future, counts
+    /// that wait as over.
+    fn start_poll(&self) {
+        if self.state() == GState::Waiting(WaitReason::Foreign) {
+            self.shared.count(Count::ForeignResumed);
+        }
+        self.set_state(GState::Running);
+        crate::wait::clear();
+    }
+}
+
+/// A `block_on` future (a main G): not a task, but listed for dumps and
+/// deadlock checks like one.
+pub(crate) struct MainG {
+    /// 1 for the first `block_on` of a runtime (Go's `main`), then counting
+    /// up with the other Gs.
+    pub(crate) goid: u64,
+    /// Where `block_on` was called.
+    pub(crate) location: &'static Location<'static>,
+    /// As [`GInfo::since`].
+    since: AtomicU16,
+    /// A [`GState`] as `u8`.
+    state: AtomicU8,
+}
+
+impl MainG {
+    pub(crate) fn new(goid: u64, location: &'static Location<'static>) -> MainG {
+        MainG {
+            goid,
+            location,
+            since: AtomicU16::new(0),
+            state: AtomicU8::new(GState::Runnable.to_u8()),
+        }
+    }
+
+    pub(crate) fn state(&self) -> GState {
+        GState::from_u8(self.state.load(Relaxed))
+    }
+
+    pub(crate) fn since(&self) -> u16 {
+        self.since.load(Relaxed)
+    }
+
+    /// Before a poll.
+    pub(crate) fn start_poll(&self) {
+        self.state.store(GState::Running.to_u8(), Relaxed);
+        crate::wait::clear();
+    }
+
+    /// After a poll that returned `Pending`.
+    pub(crate) fn parked(&self, seconds: u16) {
+        let reason = crate::wait::take();
+        self.since.store(seconds, Relaxed);
+        // SeqCst: deadlock detection reads it after seeing every P idle.
+        self.state.store(GState::Waiting(reason).to_u8(), SeqCst);
+    }
+
+    /// When woken.
+    pub(crate) fn woken(&self) {
+        self.state.store(GState::Runnable.to_u8(), SeqCst);
     }
 }
 
@@ -113,7 +224,10 @@ pin_project_lite::pin_project! {
             // which is freed only after the future has been dropped.
             let info = unsafe { &*this.info };
             info.shared.registry.remove(info);
-            info.shared.count_g(false);
+            if info.state() == GState::Waiting(WaitReason::Foreign) {
+                info.shared.count(Count::ForeignResumed);
+            }
+            info.shared.count(Count::Exited);
         }
     }
 }
@@ -141,20 +255,25 @@ impl<F: Future> Future for GFuture<F> {
         let this = self.project();
         // SAFETY: see `PinnedDrop` above: the header outlives the future.
         let info = unsafe { &**this.info };
-        if info.aborted.load(SeqCst) {
+        info.start_poll();
+        if info.aborted() {
             return Poll::Ready(Err(JoinError::cancelled(info.goid)));
         }
-        info.set_state(GState::Running);
         let future = this.future;
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => {
-                info.set_state(GState::Waiting);
+                let reason = crate::wait::take();
+                if reason == WaitReason::Foreign {
+                    info.shared.count(Count::ForeignParked);
+                }
+                info.since.store(info.shared.clock.seconds(), Relaxed);
+                info.set_state(GState::Waiting(reason));
                 if info.registry_key.load(Relaxed) == UNLISTED {
                     // First park: list it, so that shutdown and `abort` can
                     // reach it while it waits.
                     info.shared.registry.insert(info, cx.waker().clone());
-                    if info.aborted.load(SeqCst) {
+                    if info.aborted() {
                         // `abort` looked before we were listed: wake ourselves.
                         cx.waker().wake_by_ref();
                     }
@@ -162,7 +281,7 @@ impl<F: Future> Future for GFuture<F> {
                 Poll::Pending
             }
             Err(payload) => {
-                let payload = if info.detached {
+                let payload = if info.detached() {
                     info.shared.unhandled_panic(info, payload)
                 } else {
                     payload

@@ -99,7 +99,10 @@ impl<T> Future for JoinHandle<T> {
         let goid = self.id();
         let task = self.task.as_mut().expect("JoinHandle polled after it returned Ready");
         match Pin::new(task).poll(cx) {
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => {
+                crate::wait::park(crate::wait::WaitReason::Join);
+                Poll::Pending
+            }
             Poll::Ready(result) => {
                 // `None`: the runtime shut down and dropped the G.
                 Poll::Ready(result.unwrap_or_else(|| Err(JoinError::cancelled(goid))))

@@ -55,8 +55,9 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod context;
+mod clock;
 pub mod coop;
+mod current;
 mod g;
 mod global;
 mod idle;
@@ -70,6 +71,7 @@ mod ring;
 pub mod runtime;
 mod sched;
 mod sysmon;
+mod wait;
 mod yield_now;
 
 #[cfg(all(test, loom))]

@@ -16,8 +16,8 @@
 //! 5. otherwise release the P (recheck the global queue under the idle
 //!    lock), stop spinning, recheck every queue, and sleep.
 
-use crate::context::MContext;
-use crate::g::G;
+use crate::current::MContext;
+use crate::g::{MainG, G};
 use crate::p::PLocal;
 use crate::park::{Parker, Wakeup};
 use crate::sched::Shared;
@@ -305,6 +305,7 @@ fn release_on_exit(cx: &MContext) {
 struct MainWaker {
     woken: AtomicBool,
     parker: Arc<Parker>,
+    main_g: Arc<MainG>,
 }
 
 impl Wake for MainWaker {
@@ -314,9 +315,10 @@ impl Wake for MainWaker {
 
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.woken.swap(true, SeqCst) {
+            self.main_g.woken();
             // On the main M itself (woken by a G it is running) the flag is
             // enough: the loop looks at it after every G.
-            let on_own_m = crate::context::with_current(|cx| {
+            let on_own_m = crate::current::with_current(|cx| {
                 cx.is_some_and(|cx| std::ptr::eq(Arc::as_ptr(&cx.parker), Arc::as_ptr(&self.parker)))
             });
             if !on_own_m {
@@ -338,11 +340,17 @@ fn main_woken(_cx: &MContext) -> bool {
 
 /// Runs `future` as a main G on the calling thread, which acts as an M of
 /// `shared` until the future completes (Go's `main` on `m0`).
-pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
+pub(crate) fn run_main<F: Future>(
+    shared: Arc<Shared>,
+    future: F,
+    location: &'static std::panic::Location<'static>,
+) -> F::Output {
     let parker = Arc::new(Parker::new());
+    let main_g = Arc::new(MainG::new(shared.main_goid(), location));
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
         parker: parker.clone(),
+        main_g: main_g.clone(),
     });
     let waker = Waker::from(main.clone());
     let mut task_cx = Context::from_waker(&waker);
@@ -354,12 +362,22 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(parker.clone());
+    shared
+        .main_gs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(main_g.clone());
     shared.mains.fetch_add(1, SeqCst);
-    struct Leave<'a>(&'a MContext);
+    struct Leave<'a>(&'a MContext, &'a Arc<MainG>);
     impl Drop for Leave<'_> {
         fn drop(&mut self) {
             release_on_exit(self.0);
             let shared = &self.0.shared;
+            shared
+                .main_gs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|g| !Arc::ptr_eq(g, self.1));
             shared.mains.fetch_sub(1, SeqCst);
             shared
                 .main_parkers
@@ -371,7 +389,7 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
     }
     let prev_flag = MAIN_WOKEN.with(|c| c.replace(&main.woken));
     assert!(prev_flag.is_null(), "nested block_on");
-    let _leave = Leave(&cx);
+    let _leave = Leave(&cx, &main_g);
 
     cx.enter(|| loop {
         if shared.panicked.load(Acquire) {
@@ -399,8 +417,13 @@ pub(crate) fn run_main<F: Future>(shared: Arc<Shared>, future: F) -> F::Output {
             main.woken.store(false, SeqCst);
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
+            main_g.start_poll();
             if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
                 return output;
+            }
+            main_g.parked(shared.clock.seconds());
+            if main.woken.load(SeqCst) {
+                main_g.woken();
             }
             if cx.yield_requested.replace(false) {
                 // Go would put main at the global queue's tail: behind what

@@ -44,9 +44,9 @@ pub(crate) struct P {
     pub(crate) preempt: std::sync::atomic::AtomicBool,
     /// True while the P is in the idle list (thieves skip idle Ps).
     pub(crate) idle: AtomicBool,
-    /// Gs spawned, and dropped, by Gs running on this P (owner-written).
-    pub(crate) spawned: AtomicU64,
-    pub(crate) exited: AtomicU64,
+    /// Events counted while this P was held (owner-written), by
+    /// [`Count`](crate::sched::Count).
+    pub(crate) counts: [AtomicU64; crate::sched::COUNTS],
 }
 
 /// The owned half of a P; see the module docs.
@@ -71,8 +71,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         schedtick: AtomicU64::new(0),
         preempt: std::sync::atomic::AtomicBool::new(false),
         idle: AtomicBool::new(true),
-        spawned: AtomicU64::new(0),
-        exited: AtomicU64::new(0),
+        counts: Default::default(),
     };
     (
         p,

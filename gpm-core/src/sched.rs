@@ -2,7 +2,7 @@
 //! every M uses on it: readying a G (`runqput` + `wakep`), starting Ms
 //! (`startm`), handing Ps over (`handoffp`), spawning (`newproc`), shutdown.
 
-use crate::context;
+use crate::current;
 use crate::g::{panic_message, GFuture, GInfo, G, MAIN_GOID};
 use crate::global::GlobalQueue;
 use crate::idle::Idle;
@@ -53,6 +53,22 @@ pub(crate) struct Counters {
 }
 
 /// One runtime's scheduler.
+/// Events counted per P (see `Shared::count`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Count {
+    /// Gs spawned.
+    Spawned,
+    /// Gs dropped.
+    Exited,
+    /// Polls that returned `Pending` waiting on a foreign future.
+    ForeignParked,
+    /// Such waits that ended (the G was woken or dropped).
+    ForeignResumed,
+}
+
+/// How many kinds of [`Count`] there are.
+pub(crate) const COUNTS: usize = 4;
+
 pub(crate) struct Shared {
     /// The `Arc` this lives in, for starting Ms from `&self`.
     me: Weak<Shared>,
@@ -74,10 +90,11 @@ pub(crate) struct Shared {
     pub(crate) threads: AtomicUsize,
     /// `block_on` calls under way (each runs a main G).
     pub(crate) mains: AtomicUsize,
-    /// Gs spawned, and dropped, where no P of this runtime was at hand (the
-    /// per-P counts are in `P`).
-    spawned_outside: AtomicU64,
-    exited_outside: AtomicU64,
+    /// [`Count`]s made where no P of this runtime was at hand (the per-P
+    /// counts are in `P`).
+    counts_outside: [AtomicU64; COUNTS],
+    /// A coarse clock for G wait times.
+    pub(crate) clock: crate::clock::Clock,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
@@ -92,6 +109,10 @@ pub(crate) struct Shared {
     pub(crate) panicked: AtomicBool,
     /// Parkers of `block_on` Ms, to wake them for a panic or shutdown.
     pub(crate) main_parkers: Mutex<Vec<Arc<Parker>>>,
+    /// The main Gs of the `block_on` calls under way (dumps, deadlock checks).
+    pub(crate) main_gs: Mutex<Vec<Arc<crate::g::MainG>>>,
+    /// Goroutine 1 has been given to a `block_on` future.
+    main_goid_taken: AtomicBool,
 }
 
 impl Shared {
@@ -113,8 +134,8 @@ impl Shared {
             next_goid: AtomicU64::new(MAIN_GOID + 1),
             threads: AtomicUsize::new(0),
             mains: AtomicUsize::new(0),
-            spawned_outside: AtomicU64::new(0),
-            exited_outside: AtomicU64::new(0),
+            counts_outside: Default::default(),
+            clock: crate::clock::Clock::new(),
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
@@ -122,6 +143,8 @@ impl Shared {
             panic: Mutex::new(None),
             panicked: AtomicBool::new(false),
             main_parkers: Mutex::new(Vec::new()),
+            main_gs: Mutex::new(Vec::new()),
+            main_goid_taken: AtomicBool::new(false),
         })
     }
 
@@ -134,6 +157,16 @@ impl Shared {
     }
 
     /// The id for a new G.
+    /// A goroutine id for a `block_on` future: 1 for the first (Go's
+    /// `main`), then the next free one.
+    pub(crate) fn main_goid(&self) -> u64 {
+        if self.main_goid_taken.swap(true, Relaxed) {
+            self.next_goid()
+        } else {
+            MAIN_GOID
+        }
+    }
+
     pub(crate) fn next_goid(&self) -> u64 {
         self.next_goid.fetch_add(1, Relaxed)
     }
@@ -158,7 +191,7 @@ impl Shared {
             drop(g);
             return;
         }
-        g.metadata().set_state(crate::g::GState::Runnable);
+        g.metadata().make_runnable();
         self.global.push(g);
         self.wakep();
     }
@@ -265,44 +298,45 @@ impl Shared {
             |info: &GInfo| unsafe { GFuture::new(info, future) },
             async_task::WithInfo(schedule),
         );
-        self.count_g(true);
+        self.count(Count::Spawned);
         g.schedule();
         task
     }
 
-    /// Counts a G in (`spawned`) or out, on the current P's counters when
-    /// there is one (only its owner writes them), else on shared atomics.
-    pub(crate) fn count_g(&self, spawned: bool) {
-        let on_p = context::with_current(|cx| {
+    /// Counts one event on the current P's counters when there is one
+    /// (only its owner writes them), else on shared atomics.
+    pub(crate) fn count(&self, which: Count) {
+        let on_p = current::with_current(|cx| {
             let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), self))?;
             let slot = cx.p.try_borrow().ok()?;
             let p = slot.as_ref()?;
-            let counter = if spawned {
-                &self.ps[p.id].spawned
-            } else {
-                &self.ps[p.id].exited
-            };
+            let counter = &self.ps[p.id].counts[which as usize];
             // Only the P's owner writes it: a load and a store, no RMW.
             counter.store(counter.load(Relaxed) + 1, Relaxed);
             Some(())
         });
         if on_p.is_none() {
-            let counter = if spawned {
-                &self.spawned_outside
-            } else {
-                &self.exited_outside
-            };
-            counter.fetch_add(1, Relaxed);
+            self.counts_outside[which as usize].fetch_add(1, Relaxed);
         }
+    }
+
+    /// The sum of one counter over the Ps and the shared atomics.
+    pub(crate) fn total(&self, which: Count) -> u64 {
+        let i = which as usize;
+        self.ps.iter().map(|p| p.counts[i].load(Relaxed)).sum::<u64>() + self.counts_outside[i].load(Relaxed)
     }
 
     /// Gs alive (spawned and not yet dropped), plus `block_on` mains.
     pub(crate) fn goroutines(&self) -> usize {
-        let spawned: u64 =
-            self.ps.iter().map(|p| p.spawned.load(Relaxed)).sum::<u64>() + self.spawned_outside.load(Relaxed);
-        let exited: u64 =
-            self.ps.iter().map(|p| p.exited.load(Relaxed)).sum::<u64>() + self.exited_outside.load(Relaxed);
-        spawned.saturating_sub(exited) as usize + self.mains.load(Relaxed)
+        let alive = self.total(Count::Spawned).saturating_sub(self.total(Count::Exited));
+        alive as usize + self.mains.load(Relaxed)
+    }
+
+    /// Gs waiting on a future gpm did not write (possible progress).
+    #[allow(dead_code)] // read by deadlock detection (next commit)
+    pub(crate) fn foreign_waits(&self) -> u64 {
+        self.total(Count::ForeignParked)
+            .saturating_sub(self.total(Count::ForeignResumed))
     }
 
     /// Starts the sysmon thread.
@@ -458,7 +492,7 @@ impl Shared {
 /// - Anywhere else (a std thread, another runtime, an M without a P): the
 ///   global queue.
 fn schedule(g: G, info: ScheduleInfo) {
-    let done = context::with_current(|cx| {
+    let done = current::with_current(|cx| {
         let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared))) else {
             return Some(g);
         };
@@ -472,7 +506,7 @@ fn schedule(g: G, info: ScheduleInfo) {
         if shared.is_shutdown() {
             return Some(g);
         }
-        g.metadata().set_state(crate::g::GState::Runnable);
+        g.metadata().make_runnable();
         if info.woken_while_running && cx.yield_requested.replace(false) {
             // Go's `Gosched`: the global queue's tail (see `global.rs`). With
             // that queue empty, the tail of this P's ring is the same place

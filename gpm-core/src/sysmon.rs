@@ -68,6 +68,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     while shared.sysmon_alarm.sleep(delay) {
+        shared.clock.tick();
         let now = Instant::now();
         let mut all_idle = true;
         for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {

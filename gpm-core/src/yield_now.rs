@@ -1,6 +1,6 @@
 //! `yield_now`: Go's `runtime.Gosched`.
 
-use crate::context;
+use crate::current;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -36,7 +36,7 @@ impl Future for YieldNow {
         }
         self.yielded = true;
         // Tell the schedule function that this self-wake is a yield.
-        context::with_current(|m| {
+        current::with_current(|m| {
             if let Some(m) = m {
                 m.yield_requested.set(true);
             }

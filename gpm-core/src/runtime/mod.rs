@@ -2,13 +2,14 @@
 //! tells about itself ([`gomaxprocs`], [`num_goroutine`], [`stats`]).
 
 mod builder;
+mod dump;
 mod procs;
 mod stats;
 
 pub use builder::{Builder, UnhandledPanic, DEFAULT_MAX_THREADS};
 pub use stats::Stats;
 
-use crate::context;
+use crate::current;
 use crate::sched::Shared;
 use crate::JoinHandle;
 use std::future::Future;
@@ -66,6 +67,7 @@ impl Runtime {
     /// When called from inside a goroutine (it would block an M); when a
     /// goroutine started with `go!` panics under
     /// [`UnhandledPanic::ShutdownRuntime`]; and when `future` panics.
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)
     }
@@ -88,6 +90,11 @@ impl Runtime {
     /// A snapshot of what the scheduler has done; see [`Stats`].
     pub fn stats(&self) -> Stats {
         self.handle.stats()
+    }
+
+    /// The goroutine listing; see [`dump`].
+    pub fn dump(&self) -> String {
+        self.handle.dump()
     }
 }
 
@@ -126,7 +133,7 @@ impl Handle {
 
     /// The current runtime, or `None` outside one.
     pub fn try_current() -> Option<Handle> {
-        context::with_current(|cx| {
+        current::with_current(|cx| {
             cx.map(|cx| Handle {
                 shared: cx.shared.clone(),
             })
@@ -155,8 +162,9 @@ impl Handle {
 
     /// Runs `future` on the calling thread as a goroutine; see
     /// [`Runtime::block_on`].
+    #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
-        if context::in_runtime() {
+        if current::in_runtime() {
             panic!(
                 "gpm: block_on called from inside a goroutine; it would block this M \
                  and every goroutine queued on its P. Use `.await` instead"
@@ -165,12 +173,17 @@ impl Handle {
         if self.shared.is_shutdown() {
             panic!("gpm: block_on on a runtime that has shut down");
         }
-        crate::m::run_main(self.shared.clone(), future)
+        crate::m::run_main(self.shared.clone(), future, Location::caller())
     }
 
     /// A snapshot of what the scheduler has done; see [`Stats`].
     pub fn stats(&self) -> Stats {
         self.shared.stats()
+    }
+
+    /// The goroutine listing; see [`dump`].
+    pub fn dump(&self) -> String {
+        self.shared.dump()
     }
 
     /// The number of Ps of this runtime.
@@ -196,6 +209,25 @@ pub fn gomaxprocs() -> usize {
 /// `runtime.NumGoroutine`), counting `block_on` futures; 0 outside one.
 pub fn num_goroutine() -> usize {
     Handle::try_current().map_or(0, |h| h.shared.stats().goroutines)
+}
+
+/// The current runtime's goroutines, as Go prints them in a dump: one
+/// paragraph per goroutine, `goroutine N [state]:` (with Go's wait reason,
+/// and how long in minutes once a minute has passed) and where it was
+/// started. Goroutines are listed from their first wait; the rest are
+/// counted in a last line.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let text = gpm::runtime::dump();
+/// assert!(text.starts_with("goroutine 1 [running]:"), "{text}");
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a gpm runtime (use [`Runtime::dump`] there).
+pub fn dump() -> String {
+    Handle::current().dump()
 }
 
 /// A snapshot of the current runtime's scheduler; see [`Stats`].
@@ -225,6 +257,7 @@ pub mod __private {
     /// `#[gpm::main]`: runs `future` as goroutine 1; then the process may
     /// exit while other goroutines run (Go's rule), so the runtime is not
     /// shut down (which would wait for running goroutines).
+    #[track_caller]
     pub fn run_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
         let mut builder = Builder::new();
         if let Some(n) = procs {
@@ -238,6 +271,7 @@ pub mod __private {
 
     /// `#[gpm::test]`: like `run_main`, but a panic in any goroutine fails
     /// the test, and the runtime is shut down at the end.
+    #[track_caller]
     pub fn run_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
         let mut builder = Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime);
         if let Some(n) = procs {

@@ -32,6 +32,9 @@ pub(crate) struct MContext {
     /// because it is pinned to its thread; it waits for the Gs runnable when
     /// it yielded instead, at most 61).
     pub(crate) main_deferred: Cell<u64>,
+    /// The [`WaitReason`](crate::wait::WaitReason) a leaf future gave
+    /// during the current poll (as `u8`; 0 = none).
+    pub(crate) wait_reason: Cell<u8>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,
     /// True for a `block_on` caller, whose M also runs a main G.
@@ -54,6 +57,7 @@ impl MContext {
             budget: Cell::new(crate::coop::BUDGET),
             yield_requested: Cell::new(false),
             main_deferred: Cell::new(0),
+            wait_reason: Cell::new(0),
             parker,
             is_main,
         }
