@@ -22,6 +22,11 @@ impl Clock {
         }
     }
 
+    /// When the runtime started.
+    pub(crate) fn start(&self) -> Instant {
+        self.start
+    }
+
     /// Brings the clock up to date (sysmon, and dumps before they read it).
     pub(crate) fn tick(&self) -> Duration {
         let now = self.start.elapsed();

@@ -71,6 +71,8 @@ mod ring;
 pub mod runtime;
 mod sched;
 mod sysmon;
+pub mod time;
+mod timers;
 mod wait;
 mod yield_now;
 

@@ -151,6 +151,9 @@ fn find_runnable(cx: &MContext) -> Found {
         if cx.is_main && main_woken(cx) && cx.main_deferred.get() == 0 {
             return Found::Main;
         }
+        // Due timers first (Go's `checkTimers`): with the P held, the
+        // goroutines they wake go to this P.
+        shared.timers.check();
         {
             let mut slot = cx.p.borrow_mut();
             let p = slot.as_mut().expect("find_runnable without a P");
@@ -266,13 +269,33 @@ fn stop_m(cx: &MContext) -> bool {
     drop(lists);
     shared.counters.parks.fetch_add(1, Relaxed);
     loop {
-        match cx.parker.park() {
+        match park(cx) {
             Wakeup::Handoff(p, spinning) => {
                 acquire(cx, p, spinning);
                 return true;
             }
             Wakeup::Shutdown => return false,
             Wakeup::Notified => continue,
+        }
+    }
+}
+
+/// Sleeps on this M's parker; if timers are pending and no other M sleeps
+/// for them, only until the earliest one, which this M then fires without
+/// a P (their goroutines go to the global queue, and `wakep` starts an M
+/// for them). Returns `Notified` after firing.
+fn park(cx: &MContext) -> Wakeup {
+    let timers = &cx.shared.timers;
+    let deadline = timers.sleep_deadline(&cx.parker);
+    let woke = cx.parker.park_until(deadline);
+    if deadline.is_some() {
+        timers.resign(&cx.parker);
+    }
+    match woke {
+        Some(wakeup) => wakeup,
+        None => {
+            timers.check();
+            Wakeup::Notified
         }
     }
 }
@@ -434,7 +457,7 @@ pub(crate) fn run_main<F: Future>(
             continue;
         }
         if !cx.has_p() {
-            match cx.parker.park() {
+            match park(&cx) {
                 Wakeup::Handoff(p, spinning) => acquire(&cx, p, spinning),
                 Wakeup::Notified => {}
                 Wakeup::Shutdown => panic!("gpm runtime shut down while block_on was running"),

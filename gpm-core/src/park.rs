@@ -74,18 +74,53 @@ impl Parker {
     /// Sleeps until handed a P, notified, or shut down. A hand-off wins over
     /// a shutdown so that the P is not lost (the caller returns it).
     pub(crate) fn park(&self) -> Wakeup {
+        self.park_until(None)
+            .expect("a park without a deadline cannot time out")
+    }
+
+    /// Like [`park`](Parker::park), but returns `None` once `deadline` has
+    /// passed (an M sleeping until the next timer).
+    pub(crate) fn park_until(&self, deadline: Option<std::time::Instant>) -> Option<Wakeup> {
         let mut state = self.lock();
         loop {
             if let Some((p, spinning)) = state.handoff.take() {
-                return Wakeup::Handoff(p, spinning);
+                return Some(Wakeup::Handoff(p, spinning));
             }
             if state.shutdown {
-                return Wakeup::Shutdown;
+                return Some(Wakeup::Shutdown);
             }
             if std::mem::take(&mut state.notified) {
-                return Wakeup::Notified;
+                return Some(Wakeup::Notified);
             }
-            state = self.condvar.wait(state).unwrap_or_else(|e| e.into_inner());
+            state = match deadline {
+                None => self.condvar.wait(state).unwrap_or_else(|e| e.into_inner()),
+                Some(deadline) => {
+                    let now = std::time::Instant::now();
+                    if now >= deadline {
+                        return None;
+                    }
+                    wait_timeout(&self.condvar, state, deadline - now)
+                }
+            };
         }
     }
+}
+
+#[cfg(not(loom))]
+fn wait_timeout<'a>(
+    condvar: &Condvar,
+    state: crate::loom::MutexGuard<'a, State>,
+    d: std::time::Duration,
+) -> crate::loom::MutexGuard<'a, State> {
+    condvar.wait_timeout(state, d).unwrap_or_else(|e| e.into_inner()).0
+}
+
+/// loom does not model time: a timed wait is an untimed one there.
+#[cfg(loom)]
+fn wait_timeout<'a>(
+    condvar: &Condvar,
+    state: crate::loom::MutexGuard<'a, State>,
+    _d: std::time::Duration,
+) -> crate::loom::MutexGuard<'a, State> {
+    condvar.wait(state).unwrap_or_else(|e| e.into_inner())
 }

@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     counts_outside: [AtomicU64; COUNTS],
     /// A coarse clock for G wait times.
     pub(crate) clock: crate::clock::Clock,
+    /// Every timer (a heap per P).
+    pub(crate) timers: crate::timers::Timers,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
@@ -122,6 +124,8 @@ impl Shared {
         // Pop order of the idle list is LIFO: reverse so that P0 goes first.
         let locals: Vec<PLocal> = locals.into_iter().rev().collect();
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
+        let clock = crate::clock::Clock::new();
+        let timers = crate::timers::Timers::new(procs, clock.start());
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -135,7 +139,8 @@ impl Shared {
             threads: AtomicUsize::new(0),
             mains: AtomicUsize::new(0),
             counts_outside: Default::default(),
-            clock: crate::clock::Clock::new(),
+            clock,
+            timers,
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
@@ -394,6 +399,7 @@ impl Shared {
 
     /// Drops every queued G, then every parked one.
     fn drain(&self) {
+        self.timers.clear();
         let idle_ps = self.idle.lock().drain_ps();
         drop(idle_ps); // a ring drops what it holds
         for p in self.ps.iter() {

@@ -84,6 +84,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 seen.since = now;
             }
         }
+        // Timers overdue by a millisecond with nobody firing them (every M
+        // busy in a long poll, or none sleeping for them): start an M.
+        let timers = &shared.timers;
+        if timers.armed() > 0 && timers.any_due(timers.now().saturating_sub(1_000_000)) {
+            shared.wakep();
+        }
         if all_idle {
             idle_rounds += 1;
             if idle_rounds > IDLE_ROUNDS {

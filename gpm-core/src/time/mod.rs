@@ -1,0 +1,35 @@
+//! Time: sleeping, timeouts and tickers for goroutines (Go's `time`).
+//!
+//! Timers live with the scheduler: each P keeps a heap of the timers its
+//! goroutines started, the Ms fire them as they look for work, and an idle
+//! M sleeps only until the earliest one (see `timers.rs` in gpm-core). A
+//! million pending timers cost O(log n) to add and O(1) to cancel.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! # gpm::runtime::Runtime::new().unwrap().block_on(async {
+//! let start = gpm::time::Instant::now();
+//! gpm::time::sleep(Duration::from_millis(5)).await;
+//! assert!(start.elapsed() >= Duration::from_millis(5));
+//!
+//! let slow = gpm::time::sleep(Duration::from_secs(60));
+//! let res = gpm::time::timeout(Duration::from_millis(1), slow).await;
+//! assert!(res.is_err());
+//! # });
+//! ```
+
+mod sleep;
+mod timeout;
+
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use std::time::{Duration, Instant};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
+
+/// `now + d`, or a far future when that overflows (Go's max duration is
+/// about 292 years; ours is "never" in practice).
+pub(crate) fn deadline_after(d: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(d)
+        .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
+}

@@ -1,0 +1,137 @@
+//! `sleep` and `sleep_until` (Go's `time.Sleep`).
+
+use crate::current;
+use crate::sched::Shared;
+use crate::timers::Entry;
+use crate::wait::{self, WaitReason};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// Waits until `duration` has passed (Go's `time.Sleep`).
+///
+/// The goroutine parks with wait reason `sleep`; its M runs other
+/// goroutines meanwhile. A zero duration completes at once (after spending
+/// one unit of the cooperative budget).
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let start = std::time::Instant::now();
+/// gpm::time::sleep(std::time::Duration::from_millis(2)).await;
+/// assert!(start.elapsed() >= std::time::Duration::from_millis(2));
+/// # });
+/// ```
+///
+/// # Panics
+/// When polled outside a gpm runtime.
+pub fn sleep(duration: Duration) -> Sleep {
+    Sleep::new(super::deadline_after(duration))
+}
+
+/// Waits until `deadline`.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let deadline = gpm::time::Instant::now() + std::time::Duration::from_millis(2);
+/// gpm::time::sleep_until(deadline).await;
+/// assert!(gpm::time::Instant::now() >= deadline);
+/// # });
+/// ```
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    Sleep::new(deadline)
+}
+
+/// The future of [`sleep`] and [`sleep_until`]. It joins its runtime's
+/// timers when first polled, and leaves them when dropped.
+#[must_use = "futures do nothing unless awaited"]
+pub struct Sleep {
+    deadline: Instant,
+    /// Its timer, once polled, and the runtime that holds it.
+    timer: Option<(Arc<Shared>, Arc<Entry>)>,
+}
+
+impl std::fmt::Debug for Sleep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sleep").field("deadline", &self.deadline).finish()
+    }
+}
+
+impl Sleep {
+    fn new(deadline: Instant) -> Sleep {
+        Sleep { deadline, timer: None }
+    }
+
+    /// When it completes.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// True once the deadline has passed.
+    pub fn is_elapsed(&self) -> bool {
+        self.timer.as_ref().is_some_and(|(_, e)| e.fired()) || Instant::now() >= self.deadline
+    }
+
+    /// Moves the deadline (Go's `Timer.Reset`), even after it has passed.
+    ///
+    /// ```
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// use std::time::Duration;
+    /// let mut sleep = std::pin::pin!(gpm::time::sleep(Duration::from_secs(3600)));
+    /// sleep.as_mut().reset(gpm::time::Instant::now() + Duration::from_millis(1));
+    /// sleep.await;
+    /// # });
+    /// ```
+    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+        let this = self.get_mut();
+        this.cancel();
+        this.deadline = deadline;
+    }
+
+    fn cancel(&mut self) {
+        if let Some((shared, entry)) = self.timer.take() {
+            shared.timers.cancel(&entry);
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        std::task::ready!(crate::coop::proceed(cx));
+        let this = self.get_mut();
+        if let Some((_, entry)) = &this.timer {
+            if entry.fired() {
+                return Poll::Ready(());
+            }
+            entry.set_waker(cx.waker());
+            if !entry.fired() {
+                wait::park(WaitReason::Sleep);
+                return Poll::Pending;
+            }
+            return Poll::Ready(());
+        }
+        if Instant::now() >= this.deadline {
+            return Poll::Ready(());
+        }
+        let timer = current::with_current(|m| {
+            let m = m?;
+            let p = m.p.try_borrow().ok().and_then(|p| p.as_ref().map(|p| p.id));
+            Some((m.shared.clone(), m.shared.timers.add(this.deadline, cx.waker(), p)))
+        });
+        let Some(timer) = timer else {
+            panic!("gpm::time::sleep polled outside a gpm runtime; await it inside a goroutine or block_on");
+        };
+        this.timer = Some(timer);
+        wait::park(WaitReason::Sleep);
+        Poll::Pending
+    }
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.cancel();
+    }
+}

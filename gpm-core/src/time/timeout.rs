@@ -1,0 +1,85 @@
+//! `timeout`: a future with a deadline (Go's `select` with `time.After`).
+
+use super::sleep::{sleep_until, Sleep};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+/// The error of a [`timeout`] whose time ran out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Elapsed(());
+
+impl std::fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("deadline has elapsed")
+    }
+}
+
+impl std::error::Error for Elapsed {}
+
+/// Runs `future` for at most `duration`: `Err(Elapsed)` if it is not done
+/// by then (the future is dropped).
+///
+/// ```
+/// use std::time::Duration;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let quick = gpm::time::timeout(Duration::from_secs(10), async { 7 }).await;
+/// assert_eq!(quick, Ok(7));
+/// let never = gpm::time::timeout(Duration::from_millis(1), std::future::pending::<()>()).await;
+/// assert!(never.is_err());
+/// # });
+/// ```
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(super::deadline_after(duration)),
+    }
+}
+
+/// Like [`timeout`], with a deadline.
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future,
+        sleep: sleep_until(deadline),
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// The future of [`timeout`].
+    #[must_use = "futures do nothing unless awaited"]
+    #[derive(Debug)]
+    pub struct Timeout<F> {
+        #[pin]
+        future: F,
+        #[pin]
+        sleep: Sleep,
+    }
+}
+
+impl<F> Timeout<F> {
+    /// The wrapped future.
+    pub fn get_ref(&self) -> &F {
+        &self.future
+    }
+
+    /// Unwraps the future.
+    pub fn into_inner(self) -> F {
+        self.future
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.future.poll(cx) {
+            return Poll::Ready(Ok(v));
+        }
+        match this.sleep.poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
