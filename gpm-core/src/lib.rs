@@ -55,6 +55,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod checkdead;
 mod clock;
 pub mod coop;
 mod current;

@@ -73,6 +73,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
 
 /// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
 fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
+    cx.shared.acquisitions.fetch_add(1, SeqCst);
     // A new owner starts a new time slice.
     cx.shared.ps[p.id].preempt.store(false, Relaxed);
     let previous = cx.p.borrow_mut().replace(p);

@@ -32,6 +32,8 @@ pub(crate) struct Config {
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// Report "all goroutines are asleep" and exit (see `checkdead.rs`).
+    pub(crate) deadlock_detection: bool,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
@@ -97,6 +99,8 @@ pub(crate) struct Shared {
     pub(crate) clock: crate::clock::Clock,
     /// Every timer (a heap per P).
     pub(crate) timers: crate::timers::Timers,
+    /// Times an M acquired a P (deadlock detection: nothing ran meanwhile).
+    pub(crate) acquisitions: AtomicU64,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
@@ -141,6 +145,7 @@ impl Shared {
             counts_outside: Default::default(),
             clock,
             timers,
+            acquisitions: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
@@ -338,10 +343,20 @@ impl Shared {
     }
 
     /// Gs waiting on a future gpm did not write (possible progress).
-    #[allow(dead_code)] // read by deadlock detection (next commit)
     pub(crate) fn foreign_waits(&self) -> u64 {
         self.total(Count::ForeignParked)
             .saturating_sub(self.total(Count::ForeignResumed))
+    }
+
+    /// Blocking-pool jobs and syscalls under way (possible progress).
+    pub(crate) fn blocking_in_flight(&self) -> usize {
+        0
+    }
+
+    /// Threads this runtime owns: its Ms, sysmon, and the threads in
+    /// `block_on`.
+    pub(crate) fn own_threads(&self) -> usize {
+        self.threads.load(SeqCst) + 1 + self.mains.load(SeqCst)
     }
 
     /// Starts the sysmon thread.

@@ -65,6 +65,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         };
         shared.procs()
     ];
+    let mut checkdead = crate::checkdead::CheckDead::default();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     while shared.sysmon_alarm.sleep(delay) {
@@ -91,6 +92,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             shared.wakep();
         }
         if all_idle {
+            checkdead.look(&shared);
             idle_rounds += 1;
             if idle_rounds > IDLE_ROUNDS {
                 delay = (delay * 2).min(MAX_DELAY);

@@ -37,6 +37,7 @@ pub struct Builder {
     thread_name: String,
     stack_size: Option<usize>,
     unhandled_panic: UnhandledPanic,
+    deadlock_detection: bool,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -58,6 +59,7 @@ impl Builder {
             thread_name: "gpm-m".to_owned(),
             stack_size: None,
             unhandled_panic: UnhandledPanic::default(),
+            deadlock_detection: true,
         }
     }
 
@@ -95,6 +97,20 @@ impl Builder {
         self
     }
 
+    /// Turns Go's deadlock detection on (the default) or off.
+    ///
+    /// When every goroutine waits on a gpm primitive (a channel, a lock, a
+    /// join) and nothing else can wake one (no timer, no blocking job, no
+    /// other thread in the process, no future gpm did not write), the
+    /// program can never go on: gpm prints `fatal error: all goroutines are
+    /// asleep - deadlock!` and the goroutine list on stderr, and exits with
+    /// status 2, as Go does. It never fires while in doubt: a process with
+    /// threads of its own (a test harness, a thread pool) is never reported.
+    pub fn deadlock_detection(mut self, on: bool) -> Builder {
+        self.deadlock_detection = on;
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// # Errors
@@ -128,6 +144,7 @@ impl Builder {
             thread_name: self.thread_name.clone(),
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
+            deadlock_detection: self.deadlock_detection,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
         shared.start_sysmon()?;

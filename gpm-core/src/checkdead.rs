@@ -1,0 +1,99 @@
+//! Deadlock detection (Go's `checkdead`): "all goroutines are asleep".
+//!
+//! Go checks under its scheduler lock when the last M goes idle. gpm's
+//! sysmon checks instead, and only believes what it sees twice: a deadlock
+//! is reported when two looks, one sysmon tick or more apart, both find
+//!
+//! - a `block_on` main goroutine in progress, waiting on a gpm primitive;
+//! - every P idle, no M spinning, and every run queue empty;
+//! - no P acquired in between (so no goroutine ran in between);
+//! - no timer armed, no blocking job or syscall in flight;
+//! - no goroutine waiting on a future gpm did not write (its waker may be
+//!   called from anywhere);
+//! - no thread in the process but the runtime's own (a plain thread may
+//!   hold a channel, or a waker, and use it later). Where the threads of
+//!   the process cannot be counted (not Linux), gpm stays silent.
+//!
+//! Then nothing can ever run again: gpm prints Go's message and the
+//! goroutine list on stderr and exits with status 2. When in doubt it stays
+//! silent; `Builder::deadlock_detection(false)` turns it off.
+
+use crate::g::GState;
+use crate::sched::Shared;
+use crate::wait::WaitReason;
+use std::sync::atomic::Ordering::SeqCst;
+
+/// What sysmon saw at its last look.
+#[derive(Default)]
+pub(crate) struct CheckDead {
+    /// P acquisitions at the last look that found everything asleep.
+    asleep_at: Option<u64>,
+}
+
+impl CheckDead {
+    /// One look; exits the process on a deadlock seen twice.
+    pub(crate) fn look(&mut self, shared: &Shared) {
+        if !shared.config.deadlock_detection {
+            return;
+        }
+        let acquisitions = shared.acquisitions.load(SeqCst);
+        if !all_asleep(shared) {
+            self.asleep_at = None;
+            return;
+        }
+        match self.asleep_at {
+            Some(before) if before == acquisitions && shared.acquisitions.load(SeqCst) == acquisitions => {
+                if only_runtime_threads(shared) && all_asleep(shared) {
+                    die(shared);
+                }
+            }
+            _ => self.asleep_at = Some(acquisitions),
+        }
+    }
+}
+
+/// Everything but the thread count and the second look.
+fn all_asleep(shared: &Shared) -> bool {
+    let procs = shared.procs();
+    if shared.is_shutdown() || shared.mains.load(SeqCst) == 0 {
+        return false;
+    }
+    if shared.idle.npidle.load(SeqCst) != procs || shared.idle.nmspinning.load(SeqCst) != 0 {
+        return false;
+    }
+    if !shared.global.is_empty() || shared.ps.iter().any(|p| p.has_work()) {
+        return false;
+    }
+    if shared.timers.armed() != 0 || shared.foreign_waits() != 0 || shared.blocking_in_flight() != 0 {
+        return false;
+    }
+    let mains = shared.main_gs.lock().unwrap_or_else(|e| e.into_inner());
+    !mains.is_empty()
+        && mains.iter().all(|g| {
+            matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign)
+        })
+}
+
+/// True if every thread of this process belongs to this runtime.
+fn only_runtime_threads(shared: &Shared) -> bool {
+    let Some(threads) = process_threads() else {
+        return false;
+    };
+    threads == shared.own_threads()
+}
+
+#[cfg(target_os = "linux")]
+fn process_threads() -> Option<usize> {
+    std::fs::read_dir("/proc/self/task").ok().map(Iterator::count)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn process_threads() -> Option<usize> {
+    None
+}
+
+fn die(shared: &Shared) -> ! {
+    let dump = shared.dump();
+    eprintln!("fatal error: all goroutines are asleep - deadlock!\n\n{dump}");
+    std::process::exit(2)
+}

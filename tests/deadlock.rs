@@ -1,0 +1,133 @@
+//! Deadlock detection ("all goroutines are asleep"): reported when nothing
+//! can run again, and never while something still could.
+//!
+//! Each case runs in a child process (this binary again, with `GPM_CASE`
+//! set), because a detected deadlock exits the process. This test has no
+//! libtest harness: the harness's own threads would (rightly) keep the
+//! detector silent, since a plain thread could still wake a goroutine.
+
+use gpm::runtime::{Builder, Runtime};
+use gpm::JoinHandle;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn rt(procs: usize) -> Runtime {
+    Builder::new().procs(procs).build().unwrap()
+}
+
+fn case(name: &str) {
+    match name {
+        "foreign_main" => rt(2).block_on(async {
+            let (tx, rx) = futures::channel::oneshot::channel::<()>();
+            std::mem::forget(tx);
+            let _ = rx.await;
+        }),
+        "foreign_goroutine" => rt(2).block_on(async {
+            let h = gpm::spawn(async {
+                let (tx, rx) = futures::channel::oneshot::channel::<()>();
+                std::mem::forget(tx);
+                let _ = rx.await;
+            });
+            let _ = h.await;
+        }),
+        "plain_thread" => {
+            let _t = std::thread::spawn(|| loop {
+                std::thread::park();
+            });
+            rt(2).block_on(main_waits_on_join());
+        }
+        "timer" => rt(2).block_on(async {
+            let h = gpm::spawn(gpm::time::sleep(Duration::from_secs(3600)));
+            let _ = h.await;
+        }),
+        "disabled" => Builder::new()
+            .procs(2)
+            .deadlock_detection(false)
+            .build()
+            .unwrap()
+            .block_on(main_waits_on_join()),
+        _ => panic!("unknown case {name}"),
+    }
+}
+
+/// Main joins a goroutine that joins itself: every goroutine waits on a
+/// gpm join (a deadlock, unless something else can still happen).
+async fn main_waits_on_join() {
+    let slot: Arc<Mutex<Option<JoinHandle<()>>>> = Arc::default();
+    let slot2 = slot.clone();
+    let b = gpm::spawn(async move {
+        let me = loop {
+            if let Some(me) = slot2.lock().unwrap().take() {
+                break me;
+            }
+            gpm::yield_now().await;
+        };
+        let _ = me.await; // waits for its own end: forever
+    });
+    *slot.lock().unwrap() = Some(b);
+    let watcher = gpm::spawn(async move {
+        while slot.lock().unwrap().is_some() {
+            gpm::yield_now().await;
+        }
+    });
+    let _ = watcher.await;
+    // Main itself must wait on gpm too; a channel will do that (see the
+    // channel cases). Here main waits on nothing gpm made.
+    std::future::pending::<()>().await
+}
+
+fn main() {
+    if let Ok(name) = std::env::var("GPM_CASE") {
+        case(&name);
+        return;
+    }
+    let silent = ["foreign_main", "foreign_goroutine", "plain_thread", "timer", "disabled"];
+    let loud: [&str; 0] = [];
+    let children: Vec<_> = silent.iter().chain(&loud).map(|name| (*name, spawn_case(name))).collect();
+    let mut failed = 0;
+    for (name, child) in children {
+        let expect_deadlock = loud.contains(&name);
+        let (code, stderr) = finish(child, if expect_deadlock { Duration::from_secs(60) } else { Duration::from_secs(2) });
+        let reported = stderr.contains("fatal error: all goroutines are asleep - deadlock!");
+        let ok = if expect_deadlock {
+            reported && code == Some(2) && stderr.contains("\n\ngoroutine 1 [") && stderr.contains("main at tests/deadlock.rs:")
+        } else {
+            !reported && code.is_none()
+        };
+        println!("deadlock case {name} ... {}", if ok { "ok" } else { "FAILED" });
+        if !ok {
+            failed += 1;
+            println!("  exit code {code:?}, stderr:\n{stderr}");
+        }
+    }
+    assert_eq!(failed, 0, "{failed} deadlock case(s) failed");
+}
+
+fn spawn_case(name: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
+        .env("GPM_CASE", name)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child` up to `wait`, then kills it. Returns its exit code
+/// (`None` if killed) and its stderr.
+fn finish(mut child: std::process::Child, wait: Duration) -> (Option<i32>, String) {
+    let deadline = Instant::now() + wait;
+    let killed = loop {
+        if child.try_wait().unwrap().is_some() {
+            break false;
+        }
+        if Instant::now() >= deadline {
+            child.kill().unwrap();
+            break true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let code = if killed { None } else { out.status.code() };
+    (code, String::from_utf8_lossy(&out.stderr).into_owned())
+}
