@@ -33,7 +33,7 @@
 
 #![warn(missing_docs)]
 
-pub use gpm_core::{coop, spawn, time, yield_now, JoinError, JoinHandle, YieldNow};
+pub use gpm_core::{coop, spawn, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
 pub use gpm_macros::{main, test};
 
 pub mod runtime {

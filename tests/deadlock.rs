@@ -84,14 +84,28 @@ fn main() {
     }
     let silent = ["foreign_main", "foreign_goroutine", "plain_thread", "timer", "disabled"];
     let loud: [&str; 0] = [];
-    let children: Vec<_> = silent.iter().chain(&loud).map(|name| (*name, spawn_case(name))).collect();
+    let children: Vec<_> = silent
+        .iter()
+        .chain(&loud)
+        .map(|name| (*name, spawn_case(name)))
+        .collect();
     let mut failed = 0;
     for (name, child) in children {
         let expect_deadlock = loud.contains(&name);
-        let (code, stderr) = finish(child, if expect_deadlock { Duration::from_secs(60) } else { Duration::from_secs(2) });
+        let (code, stderr) = finish(
+            child,
+            if expect_deadlock {
+                Duration::from_secs(60)
+            } else {
+                Duration::from_secs(2)
+            },
+        );
         let reported = stderr.contains("fatal error: all goroutines are asleep - deadlock!");
         let ok = if expect_deadlock {
-            reported && code == Some(2) && stderr.contains("\n\ngoroutine 1 [") && stderr.contains("main at tests/deadlock.rs:")
+            reported
+                && code == Some(2)
+                && stderr.contains("\n\ngoroutine 1 [")
+                && stderr.contains("main at tests/deadlock.rs:")
         } else {
             !reported && code.is_none()
         };

@@ -69,9 +69,9 @@ fn all_asleep(shared: &Shared) -> bool {
     }
     let mains = shared.main_gs.lock().unwrap_or_else(|e| e.into_inner());
     !mains.is_empty()
-        && mains.iter().all(|g| {
-            matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign)
-        })
+        && mains
+            .iter()
+            .all(|g| matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign))
 }
 
 /// True if every thread of this process belongs to this runtime.

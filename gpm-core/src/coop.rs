@@ -68,14 +68,12 @@ pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
         // The flag ends this G's time slice: clear it as the G yields, so
         // that whatever runs next (maybe this G again, if nothing else is
         // runnable) starts a fresh one.
-        let preempted = m.p.try_borrow().ok().is_some_and(|p| {
-            p.as_ref().is_some_and(|p| {
-                let flag = &m.shared.ps[p.id].preempt;
-                flag.load(Relaxed) && {
-                    flag.store(false, Relaxed);
-                    true
-                }
-            })
+        let preempted = m.p_id().is_some_and(|id| {
+            let flag = &m.shared.ps[id].preempt;
+            flag.load(Relaxed) && {
+                flag.store(false, Relaxed);
+                true
+            }
         });
         if budget == 0 || preempted {
             // Yield: this self-wake sends the G behind the others.

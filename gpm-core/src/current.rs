@@ -10,14 +10,20 @@ use crate::park::Parker;
 use crate::sched::Shared;
 use std::cell::{Cell, RefCell};
 use std::ptr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
 /// One M's own state.
 pub(crate) struct MContext {
     /// The runtime this M belongs to.
     pub(crate) shared: Arc<Shared>,
-    /// The P this M holds, if any. Never borrowed across a G's poll.
+    /// This M's id: unique in the process, never 0 (see `hold.rs`).
+    pub(crate) id: u64,
+    /// The P this M holds, if any, outside polls. During a poll it waits in
+    /// its `Hold` instead (see [`MContext::with_p`]).
     pub(crate) p: RefCell<Option<PLocal>>,
+    /// The P whose hold has this M's P during a poll (maybe taken since).
+    pub(crate) polling: Cell<Option<usize>>,
     /// True while this M counts in `nmspinning`.
     pub(crate) spinning: Cell<bool>,
     /// State of this M's random number generator (steal order).
@@ -49,9 +55,12 @@ impl MContext {
     pub(crate) fn new(shared: Arc<Shared>, parker: Arc<Parker>, is_main: bool) -> MContext {
         static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         MContext {
             shared,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             p: RefCell::new(None),
+            polling: Cell::new(None),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
             budget: Cell::new(crate::coop::BUDGET),
@@ -75,6 +84,64 @@ impl MContext {
 
     pub(crate) fn has_p(&self) -> bool {
         self.p.borrow().is_some()
+    }
+
+    /// Runs `f` with this M's P: the one it holds, or, during a poll, the
+    /// one in its hold if sysmon has not taken it. `None` if there is no P,
+    /// or if it is in use further up the stack.
+    pub(crate) fn with_p<R>(&self, f: impl FnOnce(&mut PLocal) -> R) -> Option<R> {
+        match self.p.try_borrow_mut() {
+            Ok(mut slot) => {
+                if let Some(p) = slot.as_mut() {
+                    return Some(f(p));
+                }
+            }
+            Err(_) => return None,
+        }
+        let id = self.polling.get()?;
+        self.shared.ps[id].hold.with(self.id, f)
+    }
+
+    /// The id of this M's P, or of the P it polls with (which sysmon may
+    /// have taken since: a hint, for counters and flags).
+    pub(crate) fn p_id(&self) -> Option<usize> {
+        match self.p.try_borrow() {
+            Ok(slot) => slot.as_ref().map(|p| p.id).or(self.polling.get()),
+            Err(_) => self.polling.get(),
+        }
+    }
+
+    /// Runs `poll` (one poll of a G) with this M's P parked in its hold,
+    /// where sysmon can take it if the poll lasts too long; takes it back
+    /// after, if it is still there.
+    pub(crate) fn poll_holding_p<R>(&self, poll: impl FnOnce() -> R) -> R {
+        let Some(p) = self.p.borrow_mut().take() else {
+            return poll();
+        };
+        let ps = &self.shared.ps[p.id];
+        // Only the owner writes it: a load and a store.
+        ps.polls.store(ps.polls.load(Relaxed).wrapping_add(1), Relaxed);
+        self.polling.set(Some(p.id));
+        ps.hold.enter(self.id, p);
+        struct Leave<'a>(&'a MContext);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                self.0.leave_hold();
+            }
+        }
+        let _leave = Leave(self);
+        poll()
+    }
+
+    /// The poll is over: take the P back from its hold, or find it gone.
+    fn leave_hold(&self) {
+        let Some(id) = self.polling.take() else {
+            return;
+        };
+        match self.shared.ps[id].hold.leave(self.id) {
+            Some(p) => *self.p.borrow_mut() = Some(p),
+            None => self.shared.lost_p(),
+        }
     }
 
     /// Runs `f` with this context installed as the thread's current M.

@@ -61,6 +61,7 @@ pub mod coop;
 mod current;
 mod g;
 mod global;
+mod hold;
 mod idle;
 mod join;
 mod loom;
@@ -71,6 +72,7 @@ mod registry;
 mod ring;
 pub mod runtime;
 mod sched;
+mod syscall;
 mod sysmon;
 pub mod time;
 mod timers;
@@ -81,6 +83,7 @@ mod yield_now;
 mod loom_tests;
 
 pub use join::{JoinError, JoinHandle};
+pub use syscall::syscall;
 pub use yield_now::{yield_now, YieldNow};
 
 use std::future::Future;

@@ -300,3 +300,63 @@ fn mark_held(ps: &[p::P]) {
         p.idle.store(false, SeqCst);
     }
 }
+
+/// The hold (see `hold.rs`): an M polls with its P parked in the hold and
+/// uses it once mid-poll; sysmon tries to retake it. Exactly one of them
+/// ends up with the P, and what the M did to it mid-poll is kept.
+#[test]
+fn loom_hold_retake_hands_the_p_to_exactly_one() {
+    loom::model(|| {
+        let (p, local) = p::new(0);
+        let p = Arc::new(p);
+        const M: u64 = 7;
+        p.hold.enter(M, local);
+        let sysmon = {
+            let p = p.clone();
+            thread::spawn(move || p.hold.retake().map(|l| l.schedtick))
+        };
+        let used = p.hold.with(M, |l| {
+            l.schedtick += 1;
+        });
+        let back = p.hold.leave(M).map(|l| l.schedtick);
+        let retaken = sysmon.join().unwrap();
+        match (back, retaken) {
+            (Some(tick), None) | (None, Some(tick)) => {
+                // The mid-poll use happened iff it found the P still there,
+                // and then whoever got the P sees it.
+                assert_eq!(tick, u64::from(used.is_some()));
+            }
+            other => panic!("the P went to {other:?}"),
+        }
+        // Once retaken, the M can no longer use it.
+        if retaken.is_some() {
+            assert!(p.hold.with(M, |_| ()).is_none());
+            assert!(!p.hold.is_held_by(M));
+        }
+    });
+}
+
+/// After sysmon retakes the P and another M polls with it, the first M
+/// (returning from its stuck poll) must not get it: no ABA on the word.
+#[test]
+fn loom_hold_stale_m_cannot_take_the_new_owners_p() {
+    loom::model(|| {
+        let (p, local) = p::new(0);
+        let p = Arc::new(p);
+        const OLD: u64 = 1;
+        const NEW: u64 = 2;
+        p.hold.enter(OLD, local);
+        let local = p.hold.retake().expect("nothing else runs yet");
+        let new_owner = {
+            let p = p.clone();
+            thread::spawn(move || {
+                p.hold.enter(NEW, local);
+                p.hold.leave(NEW).is_some()
+            })
+        };
+        let old_got = p.hold.leave(OLD).is_some();
+        let old_used = p.hold.with(OLD, |_| ()).is_some();
+        assert!(!old_got && !old_used);
+        assert!(new_owner.join().unwrap(), "the new owner lost its P");
+    });
+}

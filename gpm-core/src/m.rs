@@ -102,7 +102,7 @@ fn schedule_once(cx: &MContext) -> bool {
             }
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
-            g.run();
+            cx.poll_holding_p(|| g.run());
             true
         }
         Found::Main => {
@@ -442,7 +442,7 @@ pub(crate) fn run_main<F: Future>(
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
             main_g.start_poll();
-            if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
+            if let Poll::Ready(output) = cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx)) {
                 return output;
             }
             main_g.parked(shared.clock.seconds());

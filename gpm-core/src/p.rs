@@ -44,9 +44,18 @@ pub(crate) struct P {
     pub(crate) preempt: std::sync::atomic::AtomicBool,
     /// True while the P is in the idle list (thieves skip idle Ps).
     pub(crate) idle: AtomicBool,
-    /// Events counted while this P was held (owner-written), by
+    /// Events counted while this P was held, by
     /// [`Count`](crate::sched::Count).
     pub(crate) counts: [AtomicU64; crate::sched::COUNTS],
+    /// The owned half while its M polls a goroutine (see `hold.rs`).
+    pub(crate) hold: crate::hold::Hold,
+    /// Polls started with this P (owner-written; sysmon spots a poll that
+    /// lasts too long by this not moving).
+    pub(crate) polls: AtomicU64,
+    /// The id of the M in `gpm::syscall` with this P, or 0.
+    pub(crate) syscall_m: AtomicU64,
+    /// Syscalls entered with this P (Go's `syscalltick`; owner-written).
+    pub(crate) syscall_tick: AtomicU64,
 }
 
 /// The owned half of a P; see the module docs.
@@ -72,6 +81,10 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         preempt: std::sync::atomic::AtomicBool::new(false),
         idle: AtomicBool::new(true),
         counts: Default::default(),
+        hold: crate::hold::Hold::new(),
+        polls: AtomicU64::new(0),
+        syscall_m: AtomicU64::new(0),
+        syscall_tick: AtomicU64::new(0),
     };
     (
         p,

@@ -48,6 +48,8 @@ pub(crate) struct Counters {
     pub(crate) stolen: AtomicU64,
     /// Steals of a victim's runnext.
     pub(crate) runnext_steals: AtomicU64,
+    /// Ps sysmon took from an M stuck in a poll or a syscall.
+    pub(crate) retakes: AtomicU64,
     /// Times a full ring spilled to the global queue.
     pub(crate) spills: CachePadded<AtomicU64>,
     /// Times an M went to sleep.
@@ -101,6 +103,8 @@ pub(crate) struct Shared {
     pub(crate) timers: crate::timers::Timers,
     /// Times an M acquired a P (deadlock detection: nothing ran meanwhile).
     pub(crate) acquisitions: AtomicU64,
+    /// Ms still in a poll whose P sysmon took (see `hold.rs`).
+    pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
     /// Worker threads to join at shutdown.
@@ -146,6 +150,7 @@ impl Shared {
             clock,
             timers,
             acquisitions: AtomicU64::new(0),
+            retaken: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
@@ -318,11 +323,10 @@ impl Shared {
     pub(crate) fn count(&self, which: Count) {
         let on_p = current::with_current(|cx| {
             let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), self))?;
-            let slot = cx.p.try_borrow().ok()?;
-            let p = slot.as_ref()?;
-            let counter = &self.ps[p.id].counts[which as usize];
-            // Only the P's owner writes it: a load and a store, no RMW.
-            counter.store(counter.load(Relaxed) + 1, Relaxed);
+            let id = cx.p_id()?;
+            // An RMW: during a poll, sysmon may have handed this P to
+            // another M, which counts on it too.
+            self.ps[id].counts[which as usize].fetch_add(1, Relaxed);
             Some(())
         });
         if on_p.is_none() {
@@ -348,9 +352,15 @@ impl Shared {
             .saturating_sub(self.total(Count::ForeignResumed))
     }
 
-    /// Blocking-pool jobs and syscalls under way (possible progress).
+    /// Blocking-pool jobs, and polls whose P sysmon took, under way
+    /// (possible progress).
     pub(crate) fn blocking_in_flight(&self) -> usize {
-        0
+        self.retaken.load(SeqCst)
+    }
+
+    /// An M found its P taken by sysmon when its poll (or syscall) ended.
+    pub(crate) fn lost_p(&self) {
+        self.retaken.fetch_sub(1, SeqCst);
     }
 
     /// Threads this runtime owns: its Ms, sysmon, and the threads in
@@ -500,6 +510,7 @@ impl Shared {
             runnext_steals: self.counters.runnext_steals.load(Relaxed),
             spills: self.counters.spills.load(Relaxed),
             parks: self.counters.parks.load(Relaxed),
+            retakes: self.counters.retakes.load(Relaxed),
         }
     }
 }
@@ -517,16 +528,32 @@ fn schedule(g: G, info: ScheduleInfo) {
         let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared))) else {
             return Some(g);
         };
-        let Ok(mut slot) = cx.p.try_borrow_mut() else {
-            return Some(g);
-        };
-        let Some(p) = slot.as_mut() else {
-            return Some(g);
-        };
         let shared = &*cx.shared;
         if shared.is_shutdown() {
             return Some(g);
         }
+        let mut g = Some(g);
+        cx.with_p(|p| {
+            let g = g.take().expect("schedule ran twice");
+            put_local(cx, p, g, &info);
+        });
+        if g.is_some() {
+            // No P here (or it is in use further up this stack).
+            return g;
+        }
+        shared.wakep();
+        None
+    });
+    if let Some(g) = done {
+        let shared = g.metadata().shared.clone();
+        shared.inject(g);
+    }
+}
+
+/// The local half of `schedule`: puts `g` on P `p` of the current M.
+fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) {
+    let shared = &*cx.shared;
+    {
         g.metadata().make_runnable();
         if info.woken_while_running && cx.yield_requested.replace(false) {
             // Go's `Gosched`: the global queue's tail (see `global.rs`). With
@@ -539,7 +566,6 @@ fn schedule(g: G, info: ScheduleInfo) {
             } else {
                 p.yielded.push(g);
             }
-            drop(slot);
         } else {
             // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
             // on a readied G running next (it may not: thieves take runnext
@@ -549,14 +575,7 @@ fn schedule(g: G, info: ScheduleInfo) {
             if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
                 shared.counters.spills.fetch_add(1, Relaxed);
             }
-            drop(slot);
         }
-        shared.wakep();
-        None
-    });
-    if let Some(g) = done {
-        let shared = g.metadata().shared.clone();
-        shared.inject(g);
     }
 }
 

@@ -53,6 +53,12 @@ impl Alarm {
 struct Seen {
     schedtick: u64,
     since: Instant,
+    /// `P::polls` and when it last moved.
+    polls: u64,
+    poll_since: Instant,
+    /// `P::syscall_tick` and when it last moved.
+    syscall_tick: u64,
+    syscall_since: Instant,
 }
 
 /// sysmon's loop; returns when the runtime shuts down.
@@ -61,7 +67,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut seen = vec![
         Seen {
             schedtick: 0,
-            since: start
+            since: start,
+            polls: 0,
+            poll_since: start,
+            syscall_tick: 0,
+            syscall_since: start,
         };
         shared.procs()
     ];
@@ -73,9 +83,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
         let now = Instant::now();
         let mut all_idle = true;
         for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {
+            retake(&shared, p, seen, now);
             let schedtick = p.schedtick.load(std::sync::atomic::Ordering::Relaxed);
             if p.idle.load(std::sync::atomic::Ordering::Relaxed) || schedtick != seen.schedtick {
-                *seen = Seen { schedtick, since: now };
+                seen.schedtick = schedtick;
+                seen.since = now;
                 all_idle &= p.idle.load(std::sync::atomic::Ordering::Relaxed);
                 continue;
             }
@@ -100,6 +112,52 @@ pub(crate) fn run(shared: Arc<Shared>) {
         } else {
             idle_rounds = 0;
             delay = MIN_DELAY;
+        }
+    }
+}
+
+/// Go's `retake`: takes P `p` from an M whose poll has lasted too long and
+/// hands it to another M, so that the goroutines queued on it run (see
+/// `hold.rs`). A poll in `gpm::syscall` is "too long" after one sysmon
+/// look (about 20 µs); any other poll after a time slice (10 ms). Either
+/// way, only if the P (or the global queue) has work waiting.
+fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
+    use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+    let syscall_tick = p.syscall_tick.load(Relaxed);
+    if syscall_tick != seen.syscall_tick {
+        seen.syscall_tick = syscall_tick;
+        seen.syscall_since = now;
+    }
+    let polls = p.polls.load(Relaxed);
+    if polls != seen.polls || p.idle.load(Relaxed) {
+        seen.polls = polls;
+        seen.poll_since = now;
+        return;
+    }
+    let has_work = p.has_work() || !shared.global.is_empty();
+    let too_long = if p.syscall_m.load(Relaxed) != 0 {
+        // The same syscall, seen on an earlier look too. (Go also retakes
+        // an idle-queued P after 10 ms, for its GC; gpm has no use for a P
+        // without work, and would only start a thread for it.)
+        has_work && now.duration_since(seen.syscall_since) > Duration::ZERO
+    } else {
+        has_work && now.duration_since(seen.poll_since) >= TIME_SLICE
+    };
+    if !too_long {
+        return;
+    }
+    // Counted before the take, so the M that finds its P gone (and
+    // uncounts it) never sees the count below zero.
+    shared.retaken.fetch_add(1, SeqCst);
+    match p.hold.retake() {
+        Some(local) => {
+            p.syscall_m.store(0, Relaxed);
+            shared.counters.retakes.fetch_add(1, Relaxed);
+            seen.poll_since = now;
+            shared.hand_off_p(local);
+        }
+        None => {
+            shared.retaken.fetch_sub(1, SeqCst);
         }
     }
 }

@@ -38,6 +38,8 @@ pub struct Stats {
     pub spills: u64,
     /// Times an M went to sleep for lack of work.
     pub parks: u64,
+    /// Ps sysmon took from an M stuck in a poll or a `gpm::syscall`.
+    pub retakes: u64,
 }
 
 impl fmt::Display for Stats {

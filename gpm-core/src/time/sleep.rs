@@ -118,7 +118,7 @@ impl Future for Sleep {
         }
         let timer = current::with_current(|m| {
             let m = m?;
-            let p = m.p.try_borrow().ok().and_then(|p| p.as_ref().map(|p| p.id));
+            let p = m.p_id();
             Some((m.shared.clone(), m.shared.timers.add(this.deadline, cx.waker(), p)))
         });
         let Some(timer) = timer else {

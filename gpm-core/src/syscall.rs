@@ -1,0 +1,88 @@
+//! `gpm::syscall`: run a blocking call inline without stalling the P (Go's
+//! `entersyscall` / `exitsyscall`).
+
+use crate::current::{self, MContext};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+
+/// Runs `f`, a call that may block its thread (a file read, a DNS lookup, a
+/// C library call), inline on this goroutine's thread, without stalling the
+/// goroutines queued behind it.
+///
+/// The call costs two stores when it is short. While it runs, the P stays
+/// with this thread; if it is still running at sysmon's next look (about
+/// 20 µs) and the P has other goroutines to run, sysmon hands the P to
+/// another thread. When `f` returns, the goroutine
+/// goes on with its P if nobody took it, else with an idle P if there is
+/// one, else without a P until its poll returns (whatever it readies then
+/// goes to the global queue), and the thread then parks as idle.
+///
+/// Unlike `spawn_blocking`, no thread switch happens for a short call; for
+/// a long call that should not occupy this goroutine, `spawn_blocking` is
+/// the better tool. Outside a goroutine, `syscall(f)` is just `f()`.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let text = gpm::syscall(|| std::fs::read_to_string("Cargo.toml"));
+/// assert!(text.is_ok());
+/// # });
+/// ```
+pub fn syscall<R>(f: impl FnOnce() -> R) -> R {
+    let entered = current::with_current(|m| m.is_some_and(enter));
+    if !entered {
+        return f();
+    }
+    struct Exit;
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            current::with_current(|m| {
+                if let Some(m) = m {
+                    exit(m);
+                }
+            });
+        }
+    }
+    let _exit = Exit;
+    f()
+}
+
+/// Go's `entersyscall`: marks the P as in a syscall (sysmon may take it).
+fn enter(m: &MContext) -> bool {
+    let Some(id) = m.polling.get() else {
+        return false;
+    };
+    let p = &m.shared.ps[id];
+    if !p.hold.is_held_by(m.id) {
+        return false;
+    }
+    // Owner-written counters: a load and a store.
+    p.syscall_tick
+        .store(p.syscall_tick.load(Relaxed).wrapping_add(1), Relaxed);
+    p.syscall_m.store(m.id, Relaxed);
+    true
+}
+
+/// Go's `exitsyscall`: back on the same P if nobody took it (two loads and
+/// a CAS); else an idle P if there is one; else the poll goes on P-less.
+fn exit(m: &MContext) {
+    let Some(id) = m.polling.get() else {
+        return;
+    };
+    let p = &m.shared.ps[id];
+    let _ = p.syscall_m.compare_exchange(m.id, 0, Relaxed, Relaxed);
+    if p.hold.is_held_by(m.id) {
+        return;
+    }
+    // sysmon took the P: this M is P-less now.
+    m.polling.set(None);
+    m.shared.lost_p();
+    let shared = &m.shared;
+    let Some(idle) = shared.idle.lock().take_p(&shared.ps) else {
+        return;
+    };
+    shared.acquisitions.fetch_add(1, SeqCst);
+    let next = &shared.ps[idle.id];
+    next.preempt.store(false, Relaxed);
+    next.polls.store(next.polls.load(Relaxed).wrapping_add(1), Relaxed);
+    m.polling.set(Some(idle.id));
+    next.hold.enter(m.id, idle);
+}

@@ -1,0 +1,127 @@
+//! sysmon takes the P from an M stuck in a poll or in `gpm::syscall`, so
+//! the goroutines queued behind it still run (issue 4).
+//!
+//! Time is the point here, so the bounds are generous: a stuck poll lasts
+//! seconds, and the queued goroutines need a few time slices at most.
+
+use gpm::runtime::Builder;
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// procs = 1: a goroutine spawns 1 000 small ones and then blocks its
+/// thread for 2 s without `gpm::syscall`. Only a hand-off of the P lets the
+/// 1 000 run before it returns.
+#[test]
+fn goroutines_behind_a_stuck_poll_run() {
+    let rt = Builder::new().procs(1).build().unwrap();
+    rt.block_on(async {
+        let done = Arc::new(AtomicUsize::new(0));
+        let done2 = done.clone();
+        let blocker = gpm::spawn(async move {
+            for _ in 0..1000 {
+                let done = done2.clone();
+                gpm::go!(async move {
+                    done.fetch_add(1, SeqCst);
+                });
+            }
+            std::thread::sleep(Duration::from_secs(2)); // not wrapped: stuck
+            done2.load(SeqCst)
+        });
+        let seen_when_unstuck = blocker.await.unwrap();
+        assert_eq!(seen_when_unstuck, 1000, "goroutines waited behind a stuck poll");
+        assert_eq!(done.load(SeqCst), 1000);
+    });
+    assert!(rt.stats().retakes >= 1);
+}
+
+/// procs = 1: while one goroutine is in a 500 ms `gpm::syscall`, the
+/// others keep running.
+#[test]
+fn syscall_hands_off_the_p() {
+    let rt = Builder::new().procs(1).build().unwrap();
+    rt.block_on(async {
+        let done = Arc::new(AtomicUsize::new(0));
+        let done2 = done.clone();
+        let caller = gpm::spawn(async move {
+            for _ in 0..100 {
+                let done = done2.clone();
+                gpm::go!(async move {
+                    gpm::yield_now().await;
+                    done.fetch_add(1, SeqCst);
+                });
+            }
+            gpm::syscall(|| std::thread::sleep(Duration::from_millis(500)));
+            done2.load(SeqCst)
+        });
+        assert_eq!(caller.await.unwrap(), 100, "goroutines waited behind a syscall");
+    });
+}
+
+/// A short `gpm::syscall` costs no thread switch: a million of them start
+/// no thread.
+#[test]
+fn short_syscalls_start_no_threads() {
+    let rt = Builder::new().procs(1).build().unwrap();
+    rt.block_on(async {
+        let before = gpm::runtime::stats().threads;
+        let mut sum = 0u64;
+        for i in 0..1_000_000u64 {
+            sum += gpm::syscall(|| i & 1);
+            if i % 1000 == 0 {
+                gpm::yield_now().await;
+            }
+        }
+        assert_eq!(sum, 500_000);
+        assert_eq!(
+            gpm::runtime::stats().threads,
+            before,
+            "a short syscall started a thread"
+        );
+    });
+}
+
+/// procs = 2: a goroutine readies another (into its runnext) and then
+/// blocks its thread: the other P runs the readied one (tokio issue 4941).
+#[test]
+fn runnext_behind_a_stuck_poll_is_stolen() {
+    let rt = Builder::new().procs(2).build().unwrap();
+    rt.block_on(async {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let start = Instant::now();
+        gpm::spawn(async move {
+            gpm::go!(async move {
+                tx.send(Instant::now()).unwrap();
+            });
+            std::thread::sleep(Duration::from_secs(2));
+        });
+        let ran_at = gpm::syscall(|| rx.recv_timeout(Duration::from_secs(30))).expect("never ran");
+        assert!(ran_at.duration_since(start) < Duration::from_millis(1500));
+    });
+}
+
+/// After a syscall whose P was taken, the goroutine goes on and finishes
+/// correctly, and its work is not lost.
+#[test]
+fn goroutine_continues_after_losing_its_p() {
+    for procs in [1, 2] {
+        let rt = Builder::new().procs(procs).build().unwrap();
+        rt.block_on(async {
+            let handles: Vec<_> = (0..8u64)
+                .map(|i| {
+                    gpm::spawn(async move {
+                        gpm::syscall(|| std::thread::sleep(Duration::from_millis(30)));
+                        let inner = gpm::spawn(async move { i * 2 });
+                        gpm::yield_now().await;
+                        inner.await.unwrap() + 1
+                    })
+                })
+                .collect();
+            let mut total = 0;
+            for h in handles {
+                total += h.await.unwrap();
+            }
+            assert_eq!(total, (0..8u64).map(|i| i * 2 + 1).sum::<u64>());
+        });
+    }
+}
