@@ -32,6 +32,12 @@ pub(crate) struct Config {
     pub(crate) thread_name: String,
     pub(crate) stack_size: Option<usize>,
     pub(crate) unhandled_panic: UnhandledPanic,
+    /// Cap on blocking-pool threads (`Builder::max_blocking_threads`).
+    pub(crate) max_blocking_threads: usize,
+    /// How long an idle pool thread lives (`Builder::blocking_keep_alive`).
+    pub(crate) blocking_keep_alive: std::time::Duration,
+    /// Pool thread starts to fail on purpose (a hidden test aid).
+    pub(crate) blocking_spawn_failures: usize,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
@@ -86,8 +92,12 @@ pub(crate) struct Shared {
     coprimes: Box<[usize]>,
     /// Next goroutine id.
     next_goid: AtomicU64,
-    /// Threads started as Ms (worker threads; `block_on` callers are not counted).
+    /// Threads alive that the runtime started: worker Ms and blocking-pool
+    /// threads (`block_on` callers and sysmon are not counted). Checked
+    /// against `max_threads` by whoever adds one.
     pub(crate) threads: AtomicUsize,
+    /// The `spawn_blocking` pool.
+    pub(crate) blocking: crate::blocking::Pool,
     /// `block_on` calls under way (each runs a main G).
     pub(crate) mains: AtomicUsize,
     /// [`Count`]s made where no P of this runtime was at hand (the per-P
@@ -122,6 +132,7 @@ impl Shared {
         // Pop order of the idle list is LIFO: reverse so that P0 goes first.
         let locals: Vec<PLocal> = locals.into_iter().rev().collect();
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
+        let blocking = crate::blocking::Pool::new(&config);
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -133,6 +144,7 @@ impl Shared {
             coprimes,
             next_goid: AtomicU64::new(MAIN_GOID + 1),
             threads: AtomicUsize::new(0),
+            blocking,
             mains: AtomicUsize::new(0),
             counts_outside: Default::default(),
             clock: crate::clock::Clock::new(),
@@ -357,6 +369,8 @@ impl Shared {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
+        // Queued blocking jobs are dropped; running ones are not waited for.
+        self.blocking.shutdown();
         self.sysmon_alarm.stop();
         if let Some(sysmon) = self.sysmon.lock().unwrap_or_else(|e| e.into_inner()).take() {
             if sysmon.thread().id() != thread::current().id() {
@@ -470,6 +484,7 @@ impl Shared {
             schedticks: self.ps.iter().map(|p| p.schedtick.load(Relaxed)).collect(),
             global_queue: self.global.len(),
             threads: self.threads.load(Relaxed),
+            blocking_threads: self.blocking.threads(),
             idle_threads,
             spinning_threads: self.idle.nmspinning.load(Relaxed),
             idle_procs: self.idle.npidle.load(Relaxed),
