@@ -30,10 +30,11 @@
 //! | `runtime.Gosched()` | `gpm::yield_now().await` |
 //! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
 //! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
+//! | a blocking call in a goroutine | `gpm::syscall(f)` (inline) or `gpm::spawn_blocking(f).await` |
 
 #![warn(missing_docs)]
 
-pub use gpm_core::{coop, spawn, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
+pub use gpm_core::{coop, spawn, spawn_blocking, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
 pub use gpm_macros::{main, test};
 
 pub mod runtime {

@@ -125,7 +125,7 @@ impl GInfo {
         self.flags.load(Relaxed) & DETACHED != 0
     }
 
-    fn aborted(&self) -> bool {
+    pub(crate) fn aborted(&self) -> bool {
         // SeqCst: pairs with `abort`, see there.
         self.flags.load(SeqCst) & ABORTED != 0
     }

@@ -1,4 +1,5 @@
-//! `JoinHandle`: the result of a G started with [`spawn`](crate::spawn).
+//! `JoinHandle`: the result of a G started with [`spawn`](crate::spawn), or
+//! of a job started with [`spawn_blocking`](crate::spawn_blocking).
 
 use crate::g::{panic_message, GInfo};
 use std::any::Any;
@@ -55,7 +56,9 @@ impl<T> JoinHandle<T> {
         unsafe { self.info.as_ref() }
     }
 
-    /// The goroutine id (the `N` in dumps' `goroutine N`).
+    /// The goroutine id (the `N` in dumps' `goroutine N`); for a
+    /// [`spawn_blocking`](crate::spawn_blocking) job, its id, from the same
+    /// sequence.
     pub fn id(&self) -> u64 {
         self.info().goid
     }
@@ -121,7 +124,9 @@ impl<T> fmt::Debug for JoinHandle<T> {
 }
 
 /// Why a goroutine gave no result: it panicked, or it was cancelled
-/// (aborted through its handle, or dropped when its runtime shut down).
+/// (aborted through its handle, or dropped when its runtime shut down); or
+/// why a [`spawn_blocking`](crate::spawn_blocking) job did not run: no
+/// thread could be started for it ([`JoinError::is_spawn_failure`]).
 pub struct JoinError {
     goid: u64,
     repr: Repr,
@@ -130,6 +135,9 @@ pub struct JoinError {
 enum Repr {
     Cancelled,
     Panic(Box<dyn Any + Send + 'static>),
+    /// A blocking job never ran: starting a pool thread failed and none was
+    /// there to run it.
+    SpawnFailure(std::io::Error),
 }
 
 impl JoinError {
@@ -147,6 +155,13 @@ impl JoinError {
         }
     }
 
+    pub(crate) fn spawn_failed(goid: u64, error: std::io::Error) -> JoinError {
+        JoinError {
+            goid,
+            repr: Repr::SpawnFailure(error),
+        }
+    }
+
     /// True if the goroutine was aborted or dropped at shutdown.
     pub fn is_cancelled(&self) -> bool {
         matches!(self.repr, Repr::Cancelled)
@@ -157,7 +172,34 @@ impl JoinError {
         matches!(self.repr, Repr::Panic(_))
     }
 
-    /// The id of the goroutine this error came from.
+    /// True if a [`spawn_blocking`](crate::spawn_blocking) job never ran
+    /// because no thread could run it: the OS refused to start one (see
+    /// [`JoinError::spawn_failure`] for its error), or `max_threads` was
+    /// reached, and no blocking-pool thread was alive to take the job.
+    ///
+    /// ```
+    /// // A runtime whose every thread slot is kept for its one P.
+    /// let rt = gpm::runtime::Builder::new().procs(1).max_threads(1).build()?;
+    /// let err = rt.block_on(async { gpm::spawn_blocking(|| 1).await.unwrap_err() });
+    /// assert!(err.is_spawn_failure());
+    /// assert!(err.to_string().contains("max_threads"), "{err}");
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_spawn_failure(&self) -> bool {
+        matches!(self.repr, Repr::SpawnFailure(_))
+    }
+
+    /// The error that kept a blocking job from running, if that is what
+    /// this is (see [`JoinError::is_spawn_failure`]): the OS error from
+    /// starting a thread, or an `Other` error naming `max_threads`.
+    pub fn spawn_failure(&self) -> Option<&std::io::Error> {
+        match &self.repr {
+            Repr::SpawnFailure(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The id of the goroutine (or blocking job) this error came from.
     pub fn id(&self) -> u64 {
         self.goid
     }
@@ -168,14 +210,14 @@ impl JoinError {
     /// If the error is not a panic.
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         self.try_into_panic()
-            .expect("JoinError::into_panic on a cancelled goroutine")
+            .expect("JoinError::into_panic on an error that is not a panic")
     }
 
-    /// The panic payload, or the error back if it was a cancellation.
+    /// The panic payload, or the error back if it was not a panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
             Repr::Panic(p) => Ok(p),
-            Repr::Cancelled => Err(self),
+            repr => Err(JoinError { goid: self.goid, repr }),
         }
     }
 }
@@ -185,6 +227,11 @@ impl fmt::Display for JoinError {
         match &self.repr {
             Repr::Cancelled => write!(f, "goroutine {} was cancelled", self.goid),
             Repr::Panic(p) => write!(f, "goroutine {} panicked: {}", self.goid, panic_message(p.as_ref())),
+            Repr::SpawnFailure(e) => write!(
+                f,
+                "blocking job {} did not run: no thread could be started for it: {e}",
+                self.goid
+            ),
         }
     }
 }
@@ -199,6 +246,7 @@ impl fmt::Debug for JoinError {
                 self.goid,
                 panic_message(p.as_ref())
             ),
+            Repr::SpawnFailure(e) => write!(f, "JoinError::SpawnFailure(job {}, {e:?})", self.goid),
         }
     }
 }
@@ -207,6 +255,9 @@ impl std::error::Error for JoinError {}
 
 impl From<JoinError> for std::io::Error {
     fn from(e: JoinError) -> std::io::Error {
-        std::io::Error::other(e.to_string())
+        let kind = e
+            .spawn_failure()
+            .map_or(std::io::ErrorKind::Other, std::io::Error::kind);
+        std::io::Error::new(kind, e.to_string())
     }
 }

@@ -14,6 +14,7 @@
 //! | `park.rs` | `notesleep` | where an M sleeps |
 //! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
 //! | `sysmon.rs` | `sysmon` | the thread that flags Ps running one time slice too long |
+//! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
 //! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
 //! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
@@ -55,6 +56,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+mod blocking;
 mod checkdead;
 mod clock;
 pub mod coop;
@@ -119,4 +121,66 @@ where
         panic!("gpm::spawn called outside a gpm runtime; use Runtime::spawn or Handle::spawn from plain threads")
     });
     JoinHandle::new(handle.shared.spawn(future, Location::caller(), false))
+}
+
+/// Runs a blocking closure on a thread of the runtime's blocking pool and
+/// returns a handle to await its result.
+///
+/// For work that would hold its thread for long: file I/O, DNS lookups, a
+/// blocking C library, heavy computation. Run on a goroutine, such work
+/// would stall its P and every goroutine queued there; a goroutine awaiting
+/// the handle instead waits (`join`) like for any goroutine, and other
+/// goroutines keep running. Go has no such pool (its blocking system calls
+/// hand their P to another thread); this is tokio's, within Go's thread
+/// limit.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let job = gpm::spawn_blocking(|| {
+///     std::thread::sleep(std::time::Duration::from_millis(10)); // blocks a pool thread, not a P
+///     6 * 7
+/// });
+/// assert_eq!(job.await.unwrap(), 42);
+///
+/// let job = gpm::spawn_blocking(|| -> u32 { panic!("boom") });
+/// assert!(job.await.unwrap_err().is_panic());
+/// # });
+/// ```
+///
+/// The pool starts a thread when a job comes and no pool thread is idle, up
+/// to [`Builder::max_blocking_threads`](runtime::Builder::max_blocking_threads)
+/// (default 512) and within [`Builder::max_threads`](runtime::Builder::max_threads);
+/// beyond that, jobs wait in line, first come first served. A thread idle
+/// for [`Builder::blocking_keep_alive`](runtime::Builder::blocking_keep_alive)
+/// (default 10 s) exits.
+///
+/// Awaiting the handle gives `Ok` with the closure's result, or a
+/// [`JoinError`]:
+/// - [`is_panic`](JoinError::is_panic): the closure panicked;
+/// - [`is_cancelled`](JoinError::is_cancelled): the runtime shut down, or
+///   the handle was [aborted](JoinHandle::abort), before the job started
+///   (a running job cannot be stopped; shutdown does not wait for it);
+/// - [`is_spawn_failure`](JoinError::is_spawn_failure): no thread could be
+///   started for the job and no pool thread was alive to take it (the error
+///   names the OS error, or `max_threads`). Such a job never runs; the
+///   handle never hangs.
+///
+/// A job is not a goroutine: [`num_goroutine`](runtime::num_goroutine) and
+/// dumps leave it out, though its id ([`JoinHandle::id`]) comes from the
+/// same sequence. The closure runs outside the runtime: to start goroutines
+/// from it, take a [`Handle`](runtime::Handle) along.
+///
+/// # Panics
+/// Outside a gpm runtime: use [`runtime::Runtime::spawn_blocking`] or
+/// [`runtime::Handle::spawn_blocking`] there.
+#[track_caller]
+pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
+where
+    F: FnOnce() -> R + Send + 'static,
+    R: Send + 'static,
+{
+    let handle = runtime::Handle::try_current().unwrap_or_else(|| {
+        panic!("gpm::spawn_blocking called outside a gpm runtime; use Runtime::spawn_blocking or Handle::spawn_blocking from plain threads")
+    });
+    blocking::spawn(&handle.shared, f, Location::caller())
 }

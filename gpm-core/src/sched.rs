@@ -34,6 +34,12 @@ pub(crate) struct Config {
     pub(crate) unhandled_panic: UnhandledPanic,
     /// Report "all goroutines are asleep" and exit (see `checkdead.rs`).
     pub(crate) deadlock_detection: bool,
+    /// Cap on blocking-pool threads (`Builder::max_blocking_threads`).
+    pub(crate) max_blocking_threads: usize,
+    /// How long an idle pool thread lives (`Builder::blocking_keep_alive`).
+    pub(crate) blocking_keep_alive: std::time::Duration,
+    /// Pool thread starts to fail on purpose (a hidden test aid).
+    pub(crate) blocking_spawn_failures: usize,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
@@ -90,8 +96,12 @@ pub(crate) struct Shared {
     coprimes: Box<[usize]>,
     /// Next goroutine id.
     next_goid: AtomicU64,
-    /// Threads started as Ms (worker threads; `block_on` callers are not counted).
+    /// Threads alive that the runtime started: worker Ms and blocking-pool
+    /// threads (`block_on` callers and sysmon are not counted). Checked
+    /// against `max_threads` by whoever adds one.
     pub(crate) threads: AtomicUsize,
+    /// The `spawn_blocking` pool.
+    pub(crate) blocking: crate::blocking::Pool,
     /// `block_on` calls under way (each runs a main G).
     pub(crate) mains: AtomicUsize,
     /// [`Count`]s made where no P of this runtime was at hand (the per-P
@@ -134,6 +144,7 @@ impl Shared {
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
         let clock = crate::clock::Clock::new();
         let timers = crate::timers::Timers::new(procs, clock.start());
+        let blocking = crate::blocking::Pool::new(&config);
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -145,6 +156,7 @@ impl Shared {
             coprimes,
             next_goid: AtomicU64::new(MAIN_GOID + 1),
             threads: AtomicUsize::new(0),
+            blocking,
             mains: AtomicUsize::new(0),
             counts_outside: Default::default(),
             clock,
@@ -355,7 +367,7 @@ impl Shared {
     /// Blocking-pool jobs, and polls whose P sysmon took, under way
     /// (possible progress).
     pub(crate) fn blocking_in_flight(&self) -> usize {
-        self.retaken.load(SeqCst)
+        self.retaken.load(SeqCst) + self.blocking.in_flight()
     }
 
     /// An M found its P taken by sysmon when its poll (or syscall) ended.
@@ -387,6 +399,8 @@ impl Shared {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
+        // Queued blocking jobs are dropped; running ones are not waited for.
+        self.blocking.shutdown();
         self.sysmon_alarm.stop();
         if let Some(sysmon) = self.sysmon.lock().unwrap_or_else(|e| e.into_inner()).take() {
             if sysmon.thread().id() != thread::current().id() {
@@ -501,6 +515,7 @@ impl Shared {
             schedticks: self.ps.iter().map(|p| p.schedtick.load(Relaxed)).collect(),
             global_queue: self.global.len(),
             threads: self.threads.load(Relaxed),
+            blocking_threads: self.blocking.threads(),
             idle_threads,
             spinning_threads: self.idle.nmspinning.load(Relaxed),
             idle_procs: self.idle.npidle.load(Relaxed),

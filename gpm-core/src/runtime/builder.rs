@@ -1,9 +1,11 @@
-//! `Builder`: how many Ps, how many threads at most, what to do with panics.
+//! `Builder`: how many Ps, how many threads at most, what to do with panics,
+//! how big the blocking pool may grow.
 
 use super::procs;
 use super::Runtime;
 use crate::sched::{Config, Shared};
 use std::io;
+use std::time::Duration;
 
 /// What happens when a goroutine started with `go!` panics (nobody can
 /// observe its panic through a `JoinHandle`).
@@ -38,6 +40,9 @@ pub struct Builder {
     stack_size: Option<usize>,
     unhandled_panic: UnhandledPanic,
     deadlock_detection: bool,
+    max_blocking_threads: usize,
+    blocking_keep_alive: Duration,
+    blocking_spawn_failures: usize,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -60,6 +65,9 @@ impl Builder {
             stack_size: None,
             unhandled_panic: UnhandledPanic::default(),
             deadlock_detection: true,
+            max_blocking_threads: crate::blocking::DEFAULT_MAX_THREADS,
+            blocking_keep_alive: crate::blocking::DEFAULT_KEEP_ALIVE,
+            blocking_spawn_failures: 0,
         }
     }
 
@@ -72,8 +80,11 @@ impl Builder {
     }
 
     /// Sets the most OS threads the runtime may start (Go's
-    /// `debug.SetMaxThreads`, default 10 000). Needing more is a fatal error
-    /// that names this limit.
+    /// `debug.SetMaxThreads`, default 10 000). Needing more for an M is a
+    /// fatal error that names this limit. Blocking-pool threads count too,
+    /// but the pool leaves GOMAXPROCS of them to the Ms; at the limit its
+    /// jobs wait for a pool thread, or fail if none is alive (see
+    /// [`spawn_blocking`](crate::spawn_blocking)).
     pub fn max_threads(mut self, n: usize) -> Builder {
         self.max_threads = n;
         self
@@ -111,10 +122,62 @@ impl Builder {
         self
     }
 
+    /// Sets the most threads the blocking pool may run at once (default
+    /// 512); more [`spawn_blocking`](crate::spawn_blocking) jobs wait in
+    /// line, first come first served. Pool threads also count against
+    /// [`max_threads`](Builder::max_threads), of which the pool leaves
+    /// GOMAXPROCS threads to the scheduler. Zero is rejected by
+    /// [`build`](Builder::build).
+    ///
+    /// ```
+    /// let rt = gpm::runtime::Builder::new().max_blocking_threads(4).build()?;
+    /// let sum: u64 = rt.block_on(async {
+    ///     let jobs: Vec<_> = (0..16u64).map(|i| gpm::spawn_blocking(move || i)).collect();
+    ///     let mut sum = 0;
+    ///     for job in jobs {
+    ///         sum += job.await.unwrap();
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(sum, 120);
+    /// assert!(rt.stats().blocking_threads <= 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn max_blocking_threads(mut self, n: usize) -> Builder {
+        self.max_blocking_threads = n;
+        self
+    }
+
+    /// Sets how long an idle blocking-pool thread waits for another job
+    /// before it exits (default 10 s).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = gpm::runtime::Builder::new()
+    ///     .blocking_keep_alive(Duration::from_millis(100))
+    ///     .build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn blocking_keep_alive(mut self, keep_alive: Duration) -> Builder {
+        self.blocking_keep_alive = keep_alive;
+        self
+    }
+
+    /// Test aid, not part of the API: the next `n` times the blocking pool
+    /// starts a thread, the start fails with an injected error, as if
+    /// `std::thread::Builder::spawn` had.
+    #[doc(hidden)]
+    pub fn fail_blocking_thread_spawns(mut self, n: usize) -> Builder {
+        self.blocking_spawn_failures = n;
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// # Errors
-    /// `InvalidInput` if `procs` is 0, or `max_threads` is 0.
+    /// `InvalidInput` if `procs`, `max_threads` or `max_blocking_threads`
+    /// is 0.
     pub fn build(&self) -> io::Result<Runtime> {
         let procs = match self.procs {
             Some(0) => {
@@ -138,6 +201,12 @@ impl Builder {
                 "gpm: max_threads must be at least 1, got 0",
             ));
         }
+        if self.max_blocking_threads == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "gpm: max_blocking_threads must be at least 1, got 0",
+            ));
+        }
         let shared = Shared::new(Config {
             procs,
             max_threads: self.max_threads,
@@ -145,6 +214,9 @@ impl Builder {
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
             deadlock_detection: self.deadlock_detection,
+            max_blocking_threads: self.max_blocking_threads,
+            blocking_keep_alive: self.blocking_keep_alive,
+            blocking_spawn_failures: self.blocking_spawn_failures,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
         shared.start_sysmon()?;

@@ -82,6 +82,24 @@ impl Runtime {
         self.handle.spawn(future)
     }
 
+    /// Runs a blocking closure on the runtime's blocking pool; see
+    /// [`crate::spawn_blocking`]. Works from any thread.
+    ///
+    /// ```
+    /// let rt = gpm::runtime::Runtime::new()?;
+    /// let job = rt.spawn_blocking(|| 6 * 7);
+    /// assert_eq!(rt.block_on(job).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// A handle to this runtime.
     pub fn handle(&self) -> &Handle {
         &self.handle
@@ -148,6 +166,25 @@ impl Handle {
         F::Output: Send + 'static,
     {
         JoinHandle::new(self.shared.spawn(future, Location::caller(), false))
+    }
+
+    /// Runs a blocking closure on this runtime's blocking pool, from any
+    /// thread; see [`crate::spawn_blocking`].
+    ///
+    /// ```
+    /// let rt = gpm::runtime::Runtime::new()?;
+    /// let handle = rt.handle().clone();
+    /// let job = std::thread::spawn(move || handle.spawn_blocking(|| 6 * 7)).join().unwrap();
+    /// assert_eq!(rt.block_on(job).unwrap(), 42);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn spawn_blocking<F, R>(&self, f: F) -> JoinHandle<R>
+    where
+        F: FnOnce() -> R + Send + 'static,
+        R: Send + 'static,
+    {
+        crate::blocking::spawn(&self.shared, f, Location::caller())
     }
 
     /// Starts a detached goroutine (what `go!` does).

@@ -18,8 +18,12 @@ pub struct Stats {
     pub schedticks: Vec<u64>,
     /// Length of the global queue.
     pub global_queue: usize,
-    /// Worker threads (Ms) alive; `block_on` callers are not counted.
+    /// Threads the runtime started that are alive: worker Ms and
+    /// blocking-pool threads, as Go's `threads=` counts Ms blocked in
+    /// system calls; `block_on` callers are not counted.
     pub threads: usize,
+    /// Of those, blocking-pool threads (running or idle).
+    pub blocking_threads: usize,
     /// Ms asleep on the idle list.
     pub idle_threads: usize,
     /// Ms looking for work.
