@@ -41,10 +41,22 @@ pub(crate) struct MContext {
     /// The [`WaitReason`](crate::wait::WaitReason) a leaf future gave
     /// during the current poll (as `u8`; 0 = none).
     pub(crate) wait_reason: Cell<u8>,
+    /// What schedtrace shows of this M (listed in `Shared::ms`).
+    pub(crate) info: Arc<crate::trace::MInfo>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,
     /// True for a `block_on` caller, whose M also runs a main G.
     pub(crate) is_main: bool,
+}
+
+impl Drop for MContext {
+    fn drop(&mut self) {
+        self.shared
+            .ms
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|m| !Arc::ptr_eq(m, &self.info));
+    }
 }
 
 thread_local! {
@@ -56,9 +68,13 @@ impl MContext {
         static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let info = Arc::new(crate::trace::MInfo::new(id));
+        shared.ms.lock().unwrap_or_else(|e| e.into_inner()).push(info.clone());
         MContext {
             shared,
-            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            id,
+            info,
             p: RefCell::new(None),
             polling: Cell::new(None),
             spinning: Cell::new(false),
@@ -140,7 +156,10 @@ impl MContext {
         };
         match self.shared.ps[id].hold.leave(self.id) {
             Some(p) => *self.p.borrow_mut() = Some(p),
-            None => self.shared.lost_p(),
+            None => {
+                self.info.p.store(-1, Relaxed);
+                self.shared.lost_p();
+            }
         }
     }
 

@@ -95,8 +95,9 @@ impl Hold {
         self.word.load(Acquire) == m << 1 | IN_POLL
     }
 
-    /// sysmon: takes the P from the M polling with it, if any.
-    pub(crate) fn retake(&self) -> Option<PLocal> {
+    /// sysmon: takes the P from the M polling with it, if any; returns it
+    /// with that M's id.
+    pub(crate) fn retake(&self) -> Option<(PLocal, u64)> {
         let word = self.word.load(Relaxed);
         if word & IN_POLL == 0 {
             return None;
@@ -104,6 +105,6 @@ impl Hold {
         self.word.compare_exchange(word, 0, AcqRel, Relaxed).ok()?;
         // SAFETY: the CAS out of `IN_POLL` made us the cell's only user.
         let p = self.cell.with_mut(|cell| unsafe { (*cell).take() });
-        Some(p.expect("a held P was missing from its hold"))
+        Some((p.expect("a held P was missing from its hold"), word >> 1))
     }
 }

@@ -78,6 +78,7 @@ mod syscall;
 mod sysmon;
 pub mod time;
 mod timers;
+mod trace;
 mod wait;
 mod yield_now;
 

@@ -313,7 +313,10 @@ fn loom_hold_retake_hands_the_p_to_exactly_one() {
         p.hold.enter(M, local);
         let sysmon = {
             let p = p.clone();
-            thread::spawn(move || p.hold.retake().map(|l| l.schedtick))
+            thread::spawn(move || p.hold.retake().map(|(l, m)| {
+                assert_eq!(m, M);
+                l.schedtick
+            }))
         };
         let used = p.hold.with(M, |l| {
             l.schedtick += 1;
@@ -346,7 +349,7 @@ fn loom_hold_stale_m_cannot_take_the_new_owners_p() {
         const OLD: u64 = 1;
         const NEW: u64 = 2;
         p.hold.enter(OLD, local);
-        let local = p.hold.retake().expect("nothing else runs yet");
+        let (local, _) = p.hold.retake().expect("nothing else runs yet");
         let new_owner = {
             let p = p.clone();
             thread::spawn(move || {

@@ -74,6 +74,8 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
 /// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
 fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
     cx.shared.acquisitions.fetch_add(1, SeqCst);
+    cx.info.p.store(p.id as i64, Relaxed);
+    cx.info.spinning.store(spinning, Relaxed);
     // A new owner starts a new time slice.
     cx.shared.ps[p.id].preempt.store(false, Relaxed);
     let previous = cx.p.borrow_mut().replace(p);
@@ -119,6 +121,7 @@ fn schedule_once(cx: &MContext) -> bool {
 /// last spinner, start another so that more work is found (chained wakeups).
 fn reset_spinning(cx: &MContext) {
     cx.spinning.set(false);
+    cx.info.spinning.store(false, Relaxed);
     cx.shared.idle.nmspinning.fetch_sub(1, SeqCst);
     cx.shared.wakep();
 }
@@ -183,6 +186,7 @@ fn find_runnable(cx: &MContext) -> Found {
             if cx.spinning.get() || shared.idle.may_spin(procs) {
                 if !cx.spinning.replace(true) {
                     shared.idle.become_spinning();
+                    cx.info.spinning.store(true, Relaxed);
                 }
                 if let Some(g) = steal_work(cx, p) {
                     return Found::G(g, false);
@@ -204,6 +208,7 @@ fn find_runnable(cx: &MContext) -> Found {
             || !shared.global.is_empty() || shared.ps.iter().any(|p| !p.idle.load(SeqCst) && p.has_work()),
         );
         cx.spinning.set(spinning);
+        cx.info.spinning.store(spinning, Relaxed);
         match again {
             Some(p) => {
                 *cx.p.borrow_mut() = Some(p);
@@ -288,7 +293,11 @@ fn stop_m(cx: &MContext) -> bool {
 fn park(cx: &MContext) -> Wakeup {
     let timers = &cx.shared.timers;
     let deadline = timers.sleep_deadline(&cx.parker);
+    cx.info.p.store(-1, Relaxed);
+    cx.info.spinning.store(false, Relaxed);
+    cx.info.blocked.store(true, Relaxed);
     let woke = cx.parker.park_until(deadline);
+    cx.info.blocked.store(false, Relaxed);
     if deadline.is_some() {
         timers.resign(&cx.parker);
     }

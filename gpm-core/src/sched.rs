@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) blocking_keep_alive: std::time::Duration,
     /// Pool thread starts to fail on purpose (a hidden test aid).
     pub(crate) blocking_spawn_failures: usize,
+    /// `GPM_DEBUG` (schedtrace).
+    pub(crate) debug: crate::trace::Debug,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
@@ -113,6 +115,10 @@ pub(crate) struct Shared {
     pub(crate) timers: crate::timers::Timers,
     /// Times an M acquired a P (deadlock detection: nothing ran meanwhile).
     pub(crate) acquisitions: AtomicU64,
+    /// Every M alive (schedtrace's detail lines).
+    pub(crate) ms: Mutex<Vec<Arc<crate::trace::MInfo>>>,
+    /// schedtrace and the SIGQUIT dump, printed by sysmon.
+    pub(crate) tracer: crate::trace::Tracer,
     /// Ms still in a poll whose P sysmon took (see `hold.rs`).
     pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
@@ -145,6 +151,7 @@ impl Shared {
         let clock = crate::clock::Clock::new();
         let timers = crate::timers::Timers::new(procs, clock.start());
         let blocking = crate::blocking::Pool::new(&config);
+        let tracer = crate::trace::Tracer::new(config.debug);
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -163,6 +170,8 @@ impl Shared {
             timers,
             acquisitions: AtomicU64::new(0),
             retaken: AtomicUsize::new(0),
+            ms: Mutex::new(Vec::new()),
+            tracer,
             shutdown: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
@@ -183,7 +192,6 @@ impl Shared {
         self.shutdown.load(Acquire)
     }
 
-    /// The id for a new G.
     /// A goroutine id for a `block_on` future: 1 for the first (Go's
     /// `main`), then the next free one.
     pub(crate) fn main_goid(&self) -> u64 {
@@ -518,6 +526,7 @@ impl Shared {
             blocking_threads: self.blocking.threads(),
             idle_threads,
             spinning_threads: self.idle.nmspinning.load(Relaxed),
+            need_spinning: self.idle.needspinning.load(Relaxed),
             idle_procs: self.idle.npidle.load(Relaxed),
             goroutines: self.goroutines(),
             steals: self.counters.steals.load(Relaxed),

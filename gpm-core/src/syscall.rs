@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// C library call), inline on this goroutine's thread, without stalling the
 /// goroutines queued behind it.
 ///
-/// The call costs two stores when it is short. While it runs, the P stays
+/// A short call costs a few loads and stores, no atomic read-modify-write. While it runs, the P stays
 /// with this thread; if it is still running at sysmon's next look (about
 /// 20 µs) and the P has other goroutines to run, sysmon hands the P to
 /// another thread. When `f` returns, the goroutine
@@ -27,22 +27,19 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// # });
 /// ```
 pub fn syscall<R>(f: impl FnOnce() -> R) -> R {
-    let entered = current::with_current(|m| m.is_some_and(enter));
-    if !entered {
-        return f();
-    }
-    struct Exit;
-    impl Drop for Exit {
-        fn drop(&mut self) {
-            current::with_current(|m| {
-                if let Some(m) = m {
-                    exit(m);
-                }
-            });
+    current::with_current(move |m| {
+        let Some(m) = m.filter(|m| enter(m)) else {
+            return f();
+        };
+        struct Exit<'a>(&'a MContext);
+        impl Drop for Exit<'_> {
+            fn drop(&mut self) {
+                exit(self.0);
+            }
         }
-    }
-    let _exit = Exit;
-    f()
+        let _exit = Exit(m);
+        f()
+    })
 }
 
 /// Go's `entersyscall`: marks the P as in a syscall (sysmon may take it).
@@ -68,8 +65,11 @@ fn exit(m: &MContext) {
         return;
     };
     let p = &m.shared.ps[id];
-    let _ = p.syscall_m.compare_exchange(m.id, 0, Relaxed, Relaxed);
     if p.hold.is_held_by(m.id) {
+        // Still ours. (If sysmon takes the P right now, it clears the flag
+        // itself; at worst this store clears the new owner's flag, which
+        // only delays a retake of its syscall to the 10 ms rule.)
+        p.syscall_m.store(0, Relaxed);
         return;
     }
     // sysmon took the P: this M is P-less now.

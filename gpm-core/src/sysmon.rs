@@ -103,11 +103,15 @@ pub(crate) fn run(shared: Arc<Shared>) {
         if timers.armed() > 0 && timers.any_due(timers.now().saturating_sub(1_000_000)) {
             shared.wakep();
         }
+        shared.tracer.look(&shared);
         if all_idle {
             checkdead.look(&shared);
             idle_rounds += 1;
             if idle_rounds > IDLE_ROUNDS {
                 delay = (delay * 2).min(MAX_DELAY);
+                if let Some(every) = shared.tracer.max_sleep() {
+                    delay = delay.min(every);
+                }
             }
         } else {
             idle_rounds = 0;
@@ -150,8 +154,11 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
     // uncounts it) never sees the count below zero.
     shared.retaken.fetch_add(1, SeqCst);
     match p.hold.retake() {
-        Some(local) => {
+        Some((local, m)) => {
             p.syscall_m.store(0, Relaxed);
+            if let Some(m) = shared.ms.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|i| i.id == m) {
+                m.p.store(-1, Relaxed);
+            }
             shared.counters.retakes.fetch_add(1, Relaxed);
             seen.poll_since = now;
             shared.hand_off_p(local);

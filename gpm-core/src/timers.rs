@@ -239,6 +239,13 @@ impl Timers {
         self.earliest() <= now
     }
 
+    /// Timers in P `i`'s heap (cancelled ones included until cleaned up).
+    pub(crate) fn len_of(&self, i: usize) -> usize {
+        self.shards
+            .get(i)
+            .map_or(0, |s| s.heap.lock().unwrap_or_else(|e| e.into_inner()).heap.len())
+    }
+
     /// Fires every timer due at `now`; returns how many. Wakers are called
     /// outside the heap locks.
     pub(crate) fn fire_due(&self, now: u64) -> usize {

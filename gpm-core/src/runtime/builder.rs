@@ -214,11 +214,13 @@ impl Builder {
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
             deadlock_detection: self.deadlock_detection,
+            debug: crate::trace::Debug::from_env(),
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             blocking_spawn_failures: self.blocking_spawn_failures,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
+        crate::trace::install_sigquit();
         shared.start_sysmon()?;
         Ok(Runtime::from_shared(shared))
     }

@@ -44,6 +44,9 @@ pub struct Stats {
     pub parks: u64,
     /// Ps sysmon took from an M stuck in a poll or a `gpm::syscall`.
     pub retakes: u64,
+    /// True if an M should start spinning when one stops (Go's
+    /// `sched.needspinning`).
+    pub need_spinning: bool,
 }
 
 impl fmt::Display for Stats {
@@ -53,11 +56,12 @@ impl fmt::Display for Stats {
         let queues: Vec<u64> = self.local_queues.iter().map(|&n| n as u64).collect();
         write!(
             f,
-            "gomaxprocs={} idleprocs={} threads={} spinningthreads={} idlethreads={} runqueue={} [ {} ] schedticks=[ {} ]",
+            "gomaxprocs={} idleprocs={} threads={} spinningthreads={} needspinning={} idlethreads={} runqueue={} [ {} ] schedticks=[ {} ]",
             self.procs,
             self.idle_procs,
             self.threads,
             self.spinning_threads,
+            u8::from(self.need_spinning),
             self.idle_threads,
             self.global_queue,
             list(&queues),
