@@ -30,11 +30,11 @@
 //! | `runtime.Gosched()` | `gpm::yield_now().await` |
 //! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
 //! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
-//! | `sync.Mutex`, `sync.WaitGroup`, ... | [`gpm::sync`](sync) |
 
 #![warn(missing_docs)]
 
-pub use gpm_core::{coop, spawn, sync, yield_now, JoinError, JoinHandle, YieldNow};
+pub use gpm_core::sync;
+pub use gpm_core::{coop, spawn, yield_now, JoinError, JoinHandle, YieldNow};
 pub use gpm_macros::{main, test};
 
 pub mod runtime {

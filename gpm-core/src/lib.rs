@@ -16,7 +16,6 @@
 //! | `sysmon.rs` | `sysmon` | the thread that flags Ps running one time slice too long |
 //! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
 //! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
-//! | [`sync`] | `sync`, `sema.go` | `Mutex`, `RwLock`, `WaitGroup`, `Once`, `Semaphore` for goroutines |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
 //!
 //! The rules and numbers are Go's (see DESIGN.md in the project): a G
@@ -71,8 +70,8 @@ mod registry;
 mod ring;
 pub mod runtime;
 mod sched;
-mod sysmon;
 pub mod sync;
+mod sysmon;
 mod wait;
 mod yield_now;
 

@@ -199,7 +199,9 @@ impl RawMutex {
         let waker = if s & STARVING != 0 {
             // Hand the lock to the first waiter; LOCKED stays set, and no
             // newcomer can take it meanwhile.
-            let (key, waker) = queue.pop_front(Status::Granted).expect("gpm::sync: starving mutex without waiters");
+            let (key, waker) = queue
+                .pop_front(Status::Granted)
+                .expect("gpm::sync: starving mutex without waiters");
             let short_wait = queue.data(key).elapsed() < STARVATION_THRESHOLD;
             let clear = if queue.is_empty() {
                 WAITERS | STARVING
@@ -431,7 +433,9 @@ impl<T: ?Sized> Drop for LockFuture<'_, T> {
 
 impl<T: ?Sized> fmt::Debug for LockFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("LockFuture").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("LockFuture")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -521,7 +525,10 @@ mod tests {
         assert!(poll(&m, &mut a).is_pending(), "a lost");
         assert_eq!(m.state(), LOCKED | WAITERS, "a did not wait 1 ms: no starvation");
         m.unlock();
-        assert!(poll(&m, &mut a).is_ready(), "a was requeued at the front and woken first");
+        assert!(
+            poll(&m, &mut a).is_ready(),
+            "a was requeued at the front and woken first"
+        );
         m.unlock();
         assert!(poll(&m, &mut b).is_ready());
         m.unlock();
@@ -543,7 +550,11 @@ mod tests {
         assert!(poll(&m, &mut b).is_pending(), "newcomers queue");
         m.unlock();
         assert_eq!(m.state() & LOCKED, LOCKED, "handed to a");
-        assert_eq!(m.state() & STARVING, STARVING, "a waited long and b waits: still starving");
+        assert_eq!(
+            m.state() & STARVING,
+            STARVING,
+            "a waited long and b waits: still starving"
+        );
         assert!(!m.try_lock());
         assert!(poll(&m, &mut a).is_ready());
         m.unlock();

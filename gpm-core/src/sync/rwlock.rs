@@ -184,7 +184,10 @@ impl RawRwLock {
     fn read_unlock(&self) {
         // Release: our reads happen before the next writer's writes.
         let before = self.state.fetch_sub(READER, Release);
-        debug_assert!(readers(before) > 0, "gpm::sync: read_unlock of an RwLock not read-locked");
+        debug_assert!(
+            readers(before) > 0,
+            "gpm::sync: read_unlock of an RwLock not read-locked"
+        );
         if before & WRITER != 0 && readers(before) == 1 {
             // The last reader out: hand the lock to the pending writer.
             let mut queues = lock_queue(&self.queues);
@@ -512,7 +515,9 @@ impl<T: ?Sized> Drop for ReadFuture<'_, T> {
 
 impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReadFuture").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("ReadFuture")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -546,7 +551,9 @@ impl<T: ?Sized> Drop for WriteFuture<'_, T> {
 
 impl<T: ?Sized> fmt::Debug for WriteFuture<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WriteFuture").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("WriteFuture")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
 
@@ -652,7 +659,7 @@ mod tests {
         assert!(l.try_read());
         let mut w = None;
         assert!(write(&l, &mut w).is_pending());
-        assert_eq!(l.state(), 2 * READER | WRITER);
+        assert_eq!(l.state(), (2 * READER) | WRITER);
         let mut r = None;
         assert!(read(&l, &mut r).is_pending(), "a waiting writer blocks new readers");
         l.read_unlock();
@@ -679,7 +686,7 @@ mod tests {
         assert!(read(&l, &mut r1).is_ready());
         assert!(read(&l, &mut r2).is_ready(), "queued behind w2, admitted with r1");
         assert!(write(&l, &mut w2).is_pending(), "w2 is pending");
-        assert_eq!(l.state(), 2 * READER | WRITER);
+        assert_eq!(l.state(), (2 * READER) | WRITER);
         l.read_unlock();
         l.read_unlock();
         assert!(write(&l, &mut w2).is_ready());
@@ -698,7 +705,7 @@ mod tests {
         // w1 is pending; dropping it admits r and makes w2 pending.
         l.cancel_write(w1.take().unwrap());
         assert!(read(&l, &mut r).is_ready());
-        assert_eq!(l.state(), 2 * READER | WRITER);
+        assert_eq!(l.state(), (2 * READER) | WRITER);
         l.read_unlock();
         l.read_unlock();
         // w2 was handed the lock: dropping it unlocks.

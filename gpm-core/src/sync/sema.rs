@@ -159,7 +159,9 @@ impl<T> WaitQueue<T> {
 
     /// Where the waiter stands.
     pub(crate) fn status(&self, key: Key) -> Status {
-        self.slot(key).status.expect("gpm::sync: a waiter's slot was freed under it")
+        self.slot(key)
+            .status
+            .expect("gpm::sync: a waiter's slot was freed under it")
     }
 
     /// Changes an unlinked waiter's status; returns its waker.

@@ -105,7 +105,11 @@ impl Semaphore {
     /// # });
     /// ```
     pub fn acquire(&self, n: usize) -> AcquireFuture<'_> {
-        AcquireFuture { sem: self, n, key: None }
+        AcquireFuture {
+            sem: self,
+            n,
+            key: None,
+        }
     }
 
     /// Takes `n` permits if they are available now and nobody waits (Go's
@@ -225,7 +229,7 @@ impl Semaphore {
             let waiters = if queue.len() > granted { WAITERS } else { 0 };
             match self
                 .state
-                .compare_exchange_weak(s, available << PERMITS_SHIFT | waiters, AcqRel, Relaxed)
+                .compare_exchange_weak(s, (available << PERMITS_SHIFT) | waiters, AcqRel, Relaxed)
             {
                 Ok(_) => break granted,
                 Err(now) => s = now,
@@ -286,7 +290,11 @@ impl Future for AcquireFuture<'_> {
         let mut s = sem.state.load(Relaxed);
         loop {
             let take = s & WAITERS == 0 && s >> PERMITS_SHIFT >= this.n;
-            let new = if take { s - (this.n << PERMITS_SHIFT) } else { s | WAITERS };
+            let new = if take {
+                s - (this.n << PERMITS_SHIFT)
+            } else {
+                s | WAITERS
+            };
             match sem.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
                 Ok(_) if take => return Poll::Ready(()),
                 Ok(_) => break,

@@ -110,7 +110,10 @@ impl WaitGroup {
             // Release (in AcqRel): the work before `done` happens before
             // `wait` returns; Acquire: as the last RMW, it may be the one
             // that passes those on to waiters (slow path).
-            match inner.state.compare_exchange_weak(s, count << COUNT_SHIFT | (s & WAITERS), AcqRel, Relaxed) {
+            match inner
+                .state
+                .compare_exchange_weak(s, (count << COUNT_SHIFT) | (s & WAITERS), AcqRel, Relaxed)
+            {
                 Ok(_) => return,
                 Err(now) => s = now,
             }
@@ -121,7 +124,11 @@ impl WaitGroup {
         let mut s = inner.state.load(Relaxed);
         let released = loop {
             let count = counted(s, delta);
-            let new = if count == 0 { 0 } else { count << COUNT_SHIFT | (s & WAITERS) };
+            let new = if count == 0 {
+                0
+            } else {
+                (count << COUNT_SHIFT) | (s & WAITERS)
+            };
             match inner.state.compare_exchange_weak(s, new, AcqRel, Relaxed) {
                 Ok(_) => break count == 0 && s & WAITERS != 0,
                 Err(now) => s = now,
@@ -329,6 +336,8 @@ impl Drop for WaitFuture<'_> {
 
 impl fmt::Debug for WaitFuture<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("WaitFuture").field("waiting", &self.key.is_some()).finish()
+        f.debug_struct("WaitFuture")
+            .field("waiting", &self.key.is_some())
+            .finish()
     }
 }
