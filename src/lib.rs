@@ -34,7 +34,7 @@
 
 #![warn(missing_docs)]
 
-pub use gpm_core::{coop, spawn, spawn_blocking, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
+pub use gpm_core::{coop, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
 pub use gpm_macros::{main, test};
 
 pub mod runtime {

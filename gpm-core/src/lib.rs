@@ -75,6 +75,7 @@ mod ring;
 pub mod runtime;
 mod sched;
 mod syscall;
+pub mod sync;
 mod sysmon;
 pub mod time;
 mod timers;
