@@ -11,7 +11,8 @@ fn is_child() -> bool {
 
 fn child(test: &str) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
-    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"]).env("GPM_CHILD", "1");
+    cmd.args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GPM_CHILD", "1");
     cmd
 }
 
@@ -31,7 +32,9 @@ fn workload() {
 
 /// `name=number` → the number.
 fn field(word: &str, name: &str) -> u64 {
-    let (k, v) = word.split_once('=').unwrap_or_else(|| panic!("{word:?} is not key=value"));
+    let (k, v) = word
+        .split_once('=')
+        .unwrap_or_else(|| panic!("{word:?} is not key=value"));
     assert_eq!(k, name);
     v.parse().unwrap_or_else(|_| panic!("{word:?}: not a number"))
 }
@@ -64,7 +67,10 @@ fn parse_sched(line: &str) -> u64 {
     assert!(tail[1..=procs].iter().all(|n| n.parse::<u64>().is_ok()), "{line:?}");
     assert_eq!(tail[procs + 1], "]", "{line:?}");
     assert_eq!(tail[procs + 2], "schedticks=[", "{line:?}");
-    assert!(tail[procs + 3..procs * 2 + 3].iter().all(|n| n.parse::<u64>().is_ok()), "{line:?}");
+    assert!(
+        tail[procs + 3..procs * 2 + 3].iter().all(|n| n.parse::<u64>().is_ok()),
+        "{line:?}"
+    );
     assert_eq!(tail[procs * 2 + 3], "]", "{line:?}");
     assert_eq!(tail.len(), procs * 2 + 4, "{line:?}");
     procs as u64
@@ -83,7 +89,10 @@ fn schedtrace_prints_go_sched_lines() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("SCHED ")).collect();
-    assert!(lines.len() >= 2, "expected a SCHED line every 10 ms over ~100 ms:\n{stderr}");
+    assert!(
+        lines.len() >= 2,
+        "expected a SCHED line every 10 ms over ~100 ms:\n{stderr}"
+    );
     for line in lines {
         assert_eq!(parse_sched(line), 2);
     }
@@ -102,7 +111,10 @@ fn scheddetail_adds_a_line_per_p_and_m() {
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     let lines: Vec<&str> = stderr.lines().collect();
-    let first = lines.iter().position(|l| l.starts_with("SCHED ")).expect("no SCHED line");
+    let first = lines
+        .iter()
+        .position(|l| l.starts_with("SCHED "))
+        .expect("no SCHED line");
     assert_eq!(parse_sched(lines[first]), 2);
     assert!(lines[first + 1].starts_with("  P0: status="), "{stderr}");
     assert!(lines[first + 2].starts_with("  P1: status="), "{stderr}");
@@ -122,7 +134,10 @@ fn bad_gpm_debug_is_reported_and_ignored() {
         .unwrap();
     assert!(out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("gpm: GPM_DEBUG: schedtrace=\"soon\" is not a number; ignored"), "{stderr}");
+    assert!(
+        stderr.contains("gpm: GPM_DEBUG: schedtrace=\"soon\" is not a number; ignored"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("SCHED "), "{stderr}");
 }
 
@@ -168,5 +183,8 @@ fn sigquit_prints_the_goroutine_dump_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.starts_with("SIGQUIT: quit\n\ngoroutine 1 ["), "{stderr}");
-    assert!(stderr.contains("goroutine 2 [join]:\ncreated at tests/trace.rs:"), "{stderr}");
+    assert!(
+        stderr.contains("goroutine 2 [join]:\ncreated at tests/trace.rs:"),
+        "{stderr}"
+    );
 }

@@ -313,10 +313,12 @@ fn loom_hold_retake_hands_the_p_to_exactly_one() {
         p.hold.enter(M, local);
         let sysmon = {
             let p = p.clone();
-            thread::spawn(move || p.hold.retake().map(|(l, m)| {
-                assert_eq!(m, M);
-                l.schedtick
-            }))
+            thread::spawn(move || {
+                p.hold.retake().map(|(l, m)| {
+                    assert_eq!(m, M);
+                    l.schedtick
+                })
+            })
         };
         let used = p.hold.with(M, |l| {
             l.schedtick += 1;

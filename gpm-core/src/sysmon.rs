@@ -156,7 +156,13 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
     match p.hold.retake() {
         Some((local, m)) => {
             p.syscall_m.store(0, Relaxed);
-            if let Some(m) = shared.ms.lock().unwrap_or_else(|e| e.into_inner()).iter().find(|i| i.id == m) {
+            if let Some(m) = shared
+                .ms
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|i| i.id == m)
+            {
                 m.p.store(-1, Relaxed);
             }
             shared.counters.retakes.fetch_add(1, Relaxed);

@@ -18,10 +18,12 @@
 //!   the other.
 //!
 //! # Cancelling
-//! Dropping a `Sleep` marks its entry cancelled (one atomic swap); the heap
-//! drops cancelled entries when they reach its top, and rebuilds itself
-//! once more than a quarter of it is cancelled (Go's `adjustTimers` rule),
-//! so a million timers added and cancelled cost O(log n) and O(1) each.
+//! Dropping a `Sleep` marks its entry cancelled (one CAS); the heap drops
+//! cancelled entries when they reach its top, empties itself when every
+//! entry is cancelled, and rebuilds itself once more than half of it is
+//! cancelled (Go rebuilds at a quarter; popping them one by one from a big
+//! heap costs more than the rebuild). A million timers added and cancelled
+//! cost O(log n) (O(1) for deadlines in rising order) and O(1) each.
 //!
 //! Times are nanoseconds since the runtime started ([`Clock`]'s start).
 //!
@@ -32,8 +34,8 @@ use crossbeam_utils::CachePadded;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;
 use std::sync::atomic::{
-    AtomicU64, AtomicU8, AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed, SeqCst},
+    AtomicU64, AtomicUsize,
+    Ordering::{Relaxed, SeqCst},
 };
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
@@ -42,45 +44,34 @@ use std::time::{Duration, Instant};
 /// "No time": the earliest time of an empty heap, the deadline of no sleeper.
 pub(crate) const NEVER: u64 = u64::MAX;
 
-/// `Entry::state`: in a heap, not yet due.
-const ARMED: u8 = 0;
-/// `Entry::state`: fired; the waker has been called.
-const FIRED: u8 = 1;
-/// `Entry::state`: cancelled (its `Sleep` was dropped or reset).
-const CANCELLED: u8 = 2;
-
-/// One timer, shared by its `Sleep` and the heap it waits in.
-pub(crate) struct Entry {
-    /// The heap it waits in.
-    shard: usize,
-    /// `ARMED`, `FIRED` or `CANCELLED`; only ever leaves `ARMED`, once.
-    state: AtomicU8,
-    /// The goroutine to wake.
-    waker: Mutex<Option<Waker>>,
+/// Names one timer: its heap, its slot there, and the slot's generation
+/// when it was set (a slot is reused once its timer fires or is
+/// cancelled, with the next generation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    shard: u32,
+    index: u32,
+    gen: u32,
 }
 
-impl Entry {
-    /// True once the timer has fired.
-    pub(crate) fn fired(&self) -> bool {
-        self.state.load(Acquire) == FIRED
-    }
-
-    /// Replaces the waker to call when the timer fires.
-    pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut slot = self.waker.lock().unwrap_or_else(|e| e.into_inner());
-        match &*slot {
-            Some(w) if w.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
-    }
+/// A slot of a heap's slab: the goroutine to wake, while armed.
+#[derive(Default)]
+struct SlabSlot {
+    /// Bumped each time the slot is freed.
+    gen: u32,
+    /// `Some` while the timer is armed.
+    waker: Option<Waker>,
 }
 
 /// A heap entry: ordered by time, then by insertion (equal times fire in
-/// the order they were added).
+/// the order they were added). Stale once its slot's generation moved on
+/// (the timer was cancelled): dropped when it reaches the top, or by a
+/// rebuild.
 struct Slot {
     when: u64,
     seq: u64,
-    entry: Arc<Entry>,
+    index: u32,
+    gen: u32,
 }
 
 impl PartialEq for Slot {
@@ -100,20 +91,94 @@ impl Ord for Slot {
     }
 }
 
+/// One P's timers: a min-heap of deadlines over a slab of wakers (no
+/// allocation per timer once the vectors have grown).
 #[derive(Default)]
 struct Heap {
     heap: BinaryHeap<Reverse<Slot>>,
-    /// Entries in `heap` that are cancelled.
-    cancelled: usize,
+    /// Timers added in rising order of deadline (the usual case: the same
+    /// timeout set again and again), kept in a queue instead: appending is
+    /// O(1) and touches no far-away heap node. A timer earlier than the
+    /// queue's back goes to `heap`.
+    run: std::collections::VecDeque<Slot>,
+    slab: Vec<SlabSlot>,
+    free: Vec<u32>,
+    /// Stale entries in `heap` (cancelled timers).
+    stale: usize,
     next_seq: u64,
 }
 
-/// One P's timers.
+impl Heap {
+    fn is_live(slab: &[SlabSlot], s: &Slot) -> bool {
+        let slot = &slab[s.index as usize];
+        slot.gen == s.gen && slot.waker.is_some()
+    }
+
+    /// Frees slot `index`: its timer fired or was cancelled.
+    fn free_slot(&mut self, index: u32) -> Option<Waker> {
+        let slot = &mut self.slab[index as usize];
+        slot.gen = slot.gen.wrapping_add(1);
+        self.free.push(index);
+        slot.waker.take()
+    }
+
+    fn top(&self) -> u64 {
+        let heap = self.heap.peek().map_or(NEVER, |Reverse(s)| s.when);
+        let run = self.run.front().map_or(NEVER, |s| s.when);
+        heap.min(run)
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len() + self.run.len()
+    }
+
+    fn push(&mut self, slot: Slot) {
+        if self.run.back().is_none_or(|back| back.when <= slot.when) {
+            self.run.push_back(slot);
+        } else {
+            self.heap.push(Reverse(slot));
+        }
+    }
+
+    /// Takes the earliest entry if it is due at `now`.
+    fn pop_due(&mut self, now: u64) -> Option<Slot> {
+        let heap = self.heap.peek().map(|Reverse(s)| (s.when, s.seq));
+        let run = self.run.front().map(|s| (s.when, s.seq));
+        match (heap, run) {
+            (Some(h), Some(r)) if r < h => (r.0 <= now).then(|| self.run.pop_front()).flatten(),
+            (Some(h), _) => (h.0 <= now).then(|| self.heap.pop().map(|Reverse(s)| s)).flatten(),
+            (None, Some(r)) => (r.0 <= now).then(|| self.run.pop_front()).flatten(),
+            (None, None) => None,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.heap.clear();
+        self.run.clear();
+        self.stale = 0;
+    }
+
+    /// Drops the stale entries (rebuilds the heap).
+    fn compact(&mut self) {
+        let Heap { heap, run, slab, .. } = self;
+        heap.retain(|Reverse(s)| Heap::is_live(slab, s));
+        run.retain(|s| Heap::is_live(slab, s));
+        self.stale = 0;
+    }
+}
+
+/// One P's timers and their earliest deadline.
 struct Shard {
     heap: Mutex<Heap>,
     /// The time at the top of the heap (maybe a cancelled entry's: an early
     /// look is harmless), `NEVER` if empty. Read without the lock.
     earliest: AtomicU64,
+}
+
+impl Shard {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Heap> {
+        self.heap.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// The M sleeping until the earliest timer.
@@ -173,55 +238,85 @@ impl Timers {
     }
 
     /// Adds a timer due at `deadline`, waking `waker` then, to the heap of
-    /// P `p` (any shard if none). Returns its entry.
-    pub(crate) fn add(&self, deadline: Instant, waker: &Waker, p: Option<usize>) -> Arc<Entry> {
+    /// P `p` (any shard if none).
+    pub(crate) fn add(&self, deadline: Instant, waker: &Waker, p: Option<usize>) -> TimerKey {
         let when = self.to_nanos(deadline);
         let shard_index = p.unwrap_or(0) % self.shards.len();
-        let entry = Arc::new(Entry {
-            shard: shard_index,
-            state: AtomicU8::new(ARMED),
-            waker: Mutex::new(Some(waker.clone())),
-        });
-        self.armed.fetch_add(1, SeqCst);
         let shard = &self.shards[shard_index];
-        {
-            let mut heap = shard.heap.lock().unwrap_or_else(|e| e.into_inner());
+        self.armed.fetch_add(1, SeqCst);
+        let key = {
+            let mut heap = shard.lock();
+            let index = match heap.free.pop() {
+                Some(i) => i,
+                None => {
+                    heap.slab.push(SlabSlot::default());
+                    u32::try_from(heap.slab.len() - 1).expect("more than 4 billion timers on one P")
+                }
+            };
+            let slot = &mut heap.slab[index as usize];
+            slot.waker = Some(waker.clone());
+            let gen = slot.gen;
             let seq = heap.next_seq;
             heap.next_seq += 1;
-            heap.heap.push(Reverse(Slot {
-                when,
-                seq,
-                entry: entry.clone(),
-            }));
+            heap.push(Slot { when, seq, index, gen });
             if when < shard.earliest.load(Relaxed) {
                 // SeqCst: see the module docs (adder side of the handshake).
                 shard.earliest.store(when, SeqCst);
             }
-        }
+            TimerKey {
+                shard: shard_index as u32,
+                index,
+                gen,
+            }
+        };
         if when < self.sleeper_until.load(SeqCst) {
             self.notify_sleeper();
         }
-        entry
+        key
+    }
+
+    /// While the timer is armed, makes `waker` the one it wakes and returns
+    /// false; returns true if it has fired.
+    pub(crate) fn update(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut heap = self.shards[key.shard as usize].lock();
+        let slot = &mut heap.slab[key.index as usize];
+        if slot.gen != key.gen {
+            return true;
+        }
+        match &slot.waker {
+            Some(w) if w.will_wake(waker) => {}
+            _ => slot.waker = Some(waker.clone()),
+        }
+        false
     }
 
     /// Cancels a timer (its `Sleep` was dropped or reset). Returns false if
     /// it had fired already.
-    pub(crate) fn cancel(&self, entry: &Entry) -> bool {
-        if entry.state.compare_exchange(ARMED, CANCELLED, AcqRel, Acquire).is_err() {
-            return false;
-        }
+    pub(crate) fn cancel(&self, key: TimerKey) -> bool {
+        let shard = &self.shards[key.shard as usize];
+        let waker = {
+            let mut heap = shard.lock();
+            if heap.slab[key.index as usize].gen != key.gen {
+                return false;
+            }
+            let waker = heap.free_slot(key.index);
+            heap.stale += 1;
+            if heap.stale == heap.len() {
+                // Nothing armed is left: drop the lot (no rebuild).
+                heap.clear();
+                shard.earliest.store(NEVER, SeqCst);
+            } else if heap.stale > heap.len() / 2 + 64 {
+                // More garbage than timers: rebuild without it (O(n) after
+                // n/2 cancels, so O(1) per cancel).
+                heap.compact();
+                shard.earliest.store(heap.top(), SeqCst);
+            }
+            waker
+        };
         self.armed.fetch_sub(1, SeqCst);
-        // Drop the waker now: it keeps the goroutine's task alive.
-        entry.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        let shard = &self.shards[entry.shard];
-        let mut heap = shard.heap.lock().unwrap_or_else(|e| e.into_inner());
-        heap.cancelled += 1;
-        if heap.cancelled > heap.heap.len() / 4 + 64 {
-            heap.heap.retain(|Reverse(s)| s.entry.state.load(Relaxed) == ARMED);
-            heap.cancelled = 0;
-            let top = heap.heap.peek().map_or(NEVER, |Reverse(s)| s.when);
-            shard.earliest.store(top, SeqCst);
-        }
+        // The waker (which keeps a goroutine's task alive) is dropped
+        // outside the lock.
+        drop(waker);
         true
     }
 
@@ -241,9 +336,7 @@ impl Timers {
 
     /// Timers in P `i`'s heap (cancelled ones included until cleaned up).
     pub(crate) fn len_of(&self, i: usize) -> usize {
-        self.shards
-            .get(i)
-            .map_or(0, |s| s.heap.lock().unwrap_or_else(|e| e.into_inner()).heap.len())
+        self.shards.get(i).map_or(0, |s| s.lock().len())
     }
 
     /// Fires every timer due at `now`; returns how many. Wakers are called
@@ -254,24 +347,16 @@ impl Timers {
             if shard.earliest.load(SeqCst) > now {
                 continue;
             }
-            let mut heap = shard.heap.lock().unwrap_or_else(|e| e.into_inner());
-            while let Some(Reverse(top)) = heap.heap.peek() {
-                if top.when > now {
-                    break;
-                }
-                let Some(Reverse(slot)) = heap.heap.pop() else { break };
-                match slot.entry.state.compare_exchange(ARMED, FIRED, AcqRel, Acquire) {
-                    Ok(_) => {
-                        self.armed.fetch_sub(1, SeqCst);
-                        if let Some(w) = slot.entry.waker.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                            wakers.push(w);
-                        }
-                    }
-                    Err(_) => heap.cancelled = heap.cancelled.saturating_sub(1),
+            let mut heap = shard.lock();
+            while let Some(slot) = heap.pop_due(now) {
+                if Heap::is_live(&heap.slab, &slot) {
+                    self.armed.fetch_sub(1, SeqCst);
+                    wakers.extend(heap.free_slot(slot.index));
+                } else {
+                    heap.stale = heap.stale.saturating_sub(1);
                 }
             }
-            let top = heap.heap.peek().map_or(NEVER, |Reverse(s)| s.when);
-            shard.earliest.store(top, SeqCst);
+            shard.earliest.store(heap.top(), SeqCst);
         }
         let n = wakers.len();
         for w in wakers {
@@ -339,20 +424,17 @@ impl Timers {
     /// Drops every timer (shutdown): their wakers keep goroutines alive.
     pub(crate) fn clear(&self) {
         for shard in self.shards.iter() {
-            let slots: Vec<_> =
-                std::mem::take(&mut shard.heap.lock().unwrap_or_else(|e| e.into_inner()).heap).into_vec();
-            shard.earliest.store(NEVER, SeqCst);
-            for Reverse(slot) in slots {
-                if slot
-                    .entry
-                    .state
-                    .compare_exchange(ARMED, CANCELLED, AcqRel, Acquire)
-                    .is_ok()
-                {
-                    self.armed.fetch_sub(1, SeqCst);
-                }
-                slot.entry.waker.lock().unwrap_or_else(|e| e.into_inner()).take();
-            }
+            let wakers: Vec<Waker> = {
+                let mut heap = shard.lock();
+                heap.clear();
+                shard.earliest.store(NEVER, SeqCst);
+                let live: Vec<u32> = (0..heap.slab.len() as u32)
+                    .filter(|&i| heap.slab[i as usize].waker.is_some())
+                    .collect();
+                live.into_iter().filter_map(|i| heap.free_slot(i)).collect()
+            };
+            self.armed.fetch_sub(wakers.len(), SeqCst);
+            drop(wakers);
         }
     }
 }

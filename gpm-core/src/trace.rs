@@ -57,7 +57,9 @@ impl Debug {
                 ("schedtrace" | "scheddetail", Err(_)) => {
                     errors.push(format!("{key}={val:?} is not a number; ignored"));
                 }
-                _ => errors.push(format!("unknown setting {key:?}; ignored (gpm knows schedtrace, scheddetail)")),
+                _ => errors.push(format!(
+                    "unknown setting {key:?}; ignored (gpm knows schedtrace, scheddetail)"
+                )),
             }
         }
         (debug, errors)
@@ -101,7 +103,10 @@ pub(crate) fn sched_line(shared: &Shared, detail: bool) -> String {
         } else {
             1
         };
-        let m = ms.iter().find(|m| m.p.load(Relaxed) == i as i64).map_or(-1, |m| m.id as i64);
+        let m = ms
+            .iter()
+            .find(|m| m.p.load(Relaxed) == i as i64)
+            .map_or(-1, |m| m.id as i64);
         let _ = writeln!(
             out,
             "  P{i}: status={status} schedtick={} syscalltick={} m={m} runqsize={} runnext={} timerslen={}",

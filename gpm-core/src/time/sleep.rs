@@ -2,7 +2,7 @@
 
 use crate::current;
 use crate::sched::Shared;
-use crate::timers::Entry;
+use crate::timers::TimerKey;
 use crate::wait::{self, WaitReason};
 use std::future::Future;
 use std::pin::Pin;
@@ -49,7 +49,9 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 pub struct Sleep {
     deadline: Instant,
     /// Its timer, once polled, and the runtime that holds it.
-    timer: Option<(Arc<Shared>, Arc<Entry>)>,
+    timer: Option<(Arc<Shared>, TimerKey)>,
+    /// Set once the timer has fired.
+    fired: bool,
 }
 
 impl std::fmt::Debug for Sleep {
@@ -60,7 +62,11 @@ impl std::fmt::Debug for Sleep {
 
 impl Sleep {
     fn new(deadline: Instant) -> Sleep {
-        Sleep { deadline, timer: None }
+        Sleep {
+            deadline,
+            timer: None,
+            fired: false,
+        }
     }
 
     /// When it completes.
@@ -70,7 +76,7 @@ impl Sleep {
 
     /// True once the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        self.timer.as_ref().is_some_and(|(_, e)| e.fired()) || Instant::now() >= self.deadline
+        self.fired || Instant::now() >= self.deadline
     }
 
     /// Moves the deadline (Go's `Timer.Reset`), even after it has passed.
@@ -86,12 +92,13 @@ impl Sleep {
     pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
         let this = self.get_mut();
         this.cancel();
+        this.fired = false;
         this.deadline = deadline;
     }
 
     fn cancel(&mut self) {
-        if let Some((shared, entry)) = self.timer.take() {
-            shared.timers.cancel(&entry);
+        if let Some((shared, key)) = self.timer.take() {
+            shared.timers.cancel(key);
         }
     }
 }
@@ -102,27 +109,38 @@ impl Future for Sleep {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         std::task::ready!(crate::coop::proceed(cx));
         let this = self.get_mut();
-        if let Some((_, entry)) = &this.timer {
-            if entry.fired() {
-                return Poll::Ready(());
-            }
-            entry.set_waker(cx.waker());
-            if !entry.fired() {
-                wait::park(WaitReason::Sleep);
-                return Poll::Pending;
-            }
+        if this.fired {
             return Poll::Ready(());
         }
-        if Instant::now() >= this.deadline {
-            return Poll::Ready(());
+        if let Some((shared, key)) = &this.timer {
+            if shared.timers.update(*key, cx.waker()) {
+                this.fired = true;
+                this.timer = None;
+                return Poll::Ready(());
+            }
+            wait::park(WaitReason::Sleep);
+            return Poll::Pending;
         }
         let timer = current::with_current(|m| {
             let m = m?;
+            // Already past by sysmon's coarse clock: done, without reading
+            // the clock (a deadline just past is caught by the timers).
+            let coarse_now = m.shared.clock.millis().saturating_mul(1_000_000);
+            if m.shared.timers.to_nanos(this.deadline) <= coarse_now {
+                return Some(None);
+            }
             let p = m.p_id();
-            Some((m.shared.clone(), m.shared.timers.add(this.deadline, cx.waker(), p)))
+            Some(Some((
+                m.shared.clone(),
+                m.shared.timers.add(this.deadline, cx.waker(), p),
+            )))
         });
         let Some(timer) = timer else {
             panic!("gpm::time::sleep polled outside a gpm runtime; await it inside a goroutine or block_on");
+        };
+        let Some(timer) = timer else {
+            this.fired = true;
+            return Poll::Ready(());
         };
         this.timer = Some(timer);
         wait::park(WaitReason::Sleep);
