@@ -13,11 +13,20 @@
 //! | `idle.rs` | `pidle`, `midle`, `nmspinning` | idle Ps and Ms, spinning, the no-lost-wakeup protocol |
 //! | `park.rs` | `notesleep` | where an M sleeps |
 //! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
-//! | `sysmon.rs` | `sysmon` | the thread that flags Ps running one time slice too long |
+//! | `current.rs` | `getg().m` | the M running on this thread, and its P (held, or in its hold during a poll) |
+//! | `hold.rs` | `_Psyscall`, `retake` | where a P waits while its M polls a G, so sysmon can take it from a stuck M |
+//! | `sysmon.rs` | `sysmon`, `retake` | flags Ps running one time slice too long; retakes Ps from stuck polls and syscalls; runs checkdead and schedtrace |
+//! | `syscall.rs` | `entersyscall`, `exitsyscall` | `gpm::syscall`: a blocking call inline, with the P up for grabs |
 //! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
+//! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
+//! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
 //! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
-//! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
-//! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
+//! | `wait.rs`, `clock.rs` | `waitReason`, `waitsince` | why and since when a G waits |
+//! | `registry.rs` | `allgs` | every parked G, for shutdown, `abort` and dumps |
+//! | `checkdead.rs` | `checkdead` | "all goroutines are asleep - deadlock!" |
+//! | `trace.rs` | `schedtrace` | `GPM_DEBUG=schedtrace`, the SIGQUIT dump |
+//! | [`sync`] | `sync`, `sema.go` | Mutex (with starvation mode), RwLock, WaitGroup, Once, Semaphore |
+//! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()`, `dump()` |
 //!
 //! The rules and numbers are Go's (see DESIGN.md in the project): a G
 //! readied by a running G goes to runnext; a full ring moves 128 + 1 Gs to
@@ -52,7 +61,25 @@
 //! - **Wakes from a G always `wakep`**, as Go: skipping it for a G readied
 //!   into an empty runnext halves ping-pong costs but strands the G when the
 //!   current poll then blocks its thread (tokio's benches do exactly that).
-//!   Making that skip safe is sysmon's job (a later issue).
+//! - **A P is up for grabs during every poll, not only in syscalls.** Go
+//!   preempts a goroutine that runs too long with a signal; a poll cannot
+//!   be interrupted, so gpm does the next best thing: the M parks its P in
+//!   a hold for the length of each poll (one store before, one CAS after),
+//!   and sysmon hands the P to another M when a poll has lasted a time
+//!   slice (10 ms) with work queued behind it. The stuck poll goes on
+//!   without a P; the goroutines behind it run elsewhere. What it cannot do
+//!   is stop the stuck poll: a CPU loop keeps its thread busy until it
+//!   returns.
+//! - **Deadlock detection counts threads.** Go knows every thread that
+//!   could wake a goroutine; gpm cannot see a plain thread holding a
+//!   channel. sysmon reports "all goroutines are asleep" only when two
+//!   looks agree, every goroutine waits on a gpm primitive, no timer,
+//!   blocking job or stuck poll is pending, and the process has no thread
+//!   but the runtime's own (`/proc/self/task`; elsewhere it stays silent).
+//! - **Timers keep a rising queue beside the heap.** Timers set with the
+//!   same timeout arrive in deadline order; they are appended to a queue in
+//!   O(1) instead of sifted into the heap (whose parent nodes are cache
+//!   misses when a million timers wait).
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
