@@ -30,11 +30,16 @@
 //! | `runtime.Gosched()` | `gpm::yield_now().await` |
 //! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
 //! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
+//! | `ch := make(chan T, n)` | `let ch = gpm::chan::<T>(n);` |
+//! | `ch <- v`, `v, ok := <-ch`, `close(ch)` | `ch.send(v).await`, `ch.recv().await`, `ch.close()` |
+//! | `select { case v := <-ch: ... }` | `gpm::select! { recv(ch) -> v => ... }` |
 
 #![warn(missing_docs)]
 
+pub use gpm_core::chan as channel;
+pub use gpm_core::chan::{chan, Chan};
 pub use gpm_core::{coop, spawn, yield_now, JoinError, JoinHandle, YieldNow};
-pub use gpm_macros::{main, test};
+pub use gpm_macros::{main, select, test};
 
 pub mod runtime {
     //! The runtime: building it, entering it, and looking inside it.
@@ -85,6 +90,8 @@ macro_rules! go {
 pub mod __private {
     //! Support for gpm's macros; not a public API.
     pub use gpm_core::runtime::__private::{go, run_main, run_test};
+    /// `select!`'s engine.
+    pub use gpm_core::chan::select;
 }
 
 /// The README's examples, compiled and run as doctests so that they stay true.

@@ -15,6 +15,7 @@
 //! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
 //! | `sysmon.rs` | `sysmon` | the thread that flags Ps running one time slice too long |
 //! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
+//! | [`chan`] | `hchan`, `sudog`, `selectgo` | channels and `select!` |
 //! | `registry.rs` | `allgs` | every parked G, for shutdown and `abort` |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()` |
 //!
@@ -55,6 +56,7 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod chan;
 mod clock;
 pub mod coop;
 mod current;
