@@ -89,9 +89,9 @@ macro_rules! go {
 #[doc(hidden)]
 pub mod __private {
     //! Support for gpm's macros; not a public API.
-    pub use gpm_core::runtime::__private::{go, run_main, run_test};
     /// `select!`'s engine.
     pub use gpm_core::chan::select;
+    pub use gpm_core::runtime::__private::{go, run_main, run_test};
 }
 
 /// The README's examples, compiled and run as doctests so that they stay true.

@@ -60,7 +60,10 @@ async fn parked(reason: &str, n: usize) {
             assert_eq!(count, n, "more goroutines in [{reason}] than expected");
             return;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {n} goroutine(s) in [{reason}]");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {n} goroutine(s) in [{reason}]"
+        );
         gpm::yield_now().await;
     }
 }
@@ -520,22 +523,25 @@ fn ping_pong_timing() {
         let rt = gpm::runtime::Builder::new().procs(procs).build().unwrap();
         for _ in 0..3 {
             let start = Instant::now();
-            rt.block_on(gpm::spawn(async {
-                let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
-                let (p, q) = (ping.clone(), pong.clone());
-                let echo = gpm::spawn(async move {
-                    while let Some(v) = p.recv().await {
-                        q.send(v + 1).await.unwrap();
+            rt.block_on(async {
+                gpm::spawn(async {
+                    let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
+                    let (p, q) = (ping.clone(), pong.clone());
+                    let echo = gpm::spawn(async move {
+                        while let Some(v) = p.recv().await {
+                            q.send(v + 1).await.unwrap();
+                        }
+                    });
+                    let mut v = 0;
+                    for _ in 0..100_000 {
+                        ping.send(v).await.unwrap();
+                        v = pong.recv().await.unwrap();
                     }
-                });
-                let mut v = 0;
-                for _ in 0..100_000 {
-                    ping.send(v).await.unwrap();
-                    v = pong.recv().await.unwrap();
-                }
-                ping.close().unwrap();
-                echo.await.unwrap();
-            }))
+                    ping.close().unwrap();
+                    echo.await.unwrap();
+                })
+                .await
+            })
             .unwrap();
             println!("procs {procs}: 100 000 round trips in {:?}", start.elapsed());
         }

@@ -52,7 +52,10 @@ async fn parked(reason: &str, n: usize) {
             assert_eq!(count, n, "more goroutines in [{reason}] than expected");
             return;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {n} goroutine(s) in [{reason}]");
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {n} goroutine(s) in [{reason}]"
+        );
         gpm::yield_now().await;
     }
 }
@@ -383,7 +386,10 @@ fn dropped_select_gives_its_value_back(rt: Runtime) {
             // Dropped before it could return the value.
         }
         assert_eq!(b.try_recv(), Ok(3));
-        assert!(a.try_send(1).unwrap_err().is_full(), "the select's sudog on `a` is gone");
+        assert!(
+            a.try_send(1).unwrap_err().is_full(),
+            "the select's sudog on `a` is gone"
+        );
     });
 }
 

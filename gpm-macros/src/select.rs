@@ -141,6 +141,9 @@ fn parse_rest(input: ParseStream, kind: &Ident) -> syn::Result<(Pat, Expr)> {
     }
     input.parse::<Token![->]>()?;
     let pat = Pat::parse_single(input)?;
+    if !input.peek(Token![=>]) {
+        return Err(input.error(format!("expected `=>` after the pattern of this `{kind}` case")));
+    }
     input.parse::<Token![=>]>()?;
     let body = parse_body(input)?;
     Ok((pat, body))
@@ -202,15 +205,18 @@ fn expand_input(input: Input) -> TokenStream {
     let make_arms = input.cases.iter().enumerate().map(|(i, case)| {
         let (arm, chan) = (&arms[i], &chans[i]);
         let span = case.chan.span();
+        // Spanned at the user's expressions, so that a type error (not a
+        // channel, a value of the wrong type) points at them.
         match &case.value {
-            None => quote_spanned! {span=>
-                let #arm = #gpm::RecvArm::new(#gpm::RecvCase::recv_chan(#chan));
-            },
-            Some(_) => {
+            None => {
+                let chan = quote_spanned!(span=> ::gpm::__private::select::RecvCase::recv_chan(#chan));
+                quote! { let #arm = #gpm::RecvArm::new(#chan); }
+            }
+            Some(value_expr) => {
+                let chan = quote_spanned!(span=> ::gpm::__private::select::SendCase::send_chan(#chan));
                 let value = &values[i];
-                quote_spanned! {span=>
-                    let #arm = #gpm::SendArm::new(#gpm::SendCase::send_chan(#chan), #value);
-                }
+                let arm_new = quote_spanned!(value_expr.span()=> ::gpm::__private::select::SendArm::new);
+                quote! { let #arm = #arm_new(#chan, #value); }
             }
         }
     });

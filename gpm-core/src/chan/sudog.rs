@@ -265,16 +265,16 @@ fn allocate() -> NonNull<Sudog> {
     NonNull::from(Box::leak(Box::new(Sudog::blank())))
 }
 
-/// Go's `acquireSudog`: a blank sudog from the current P's cache, else
-/// from the central list, else a new one.
+/// Go's `acquireSudog`: a sudog from the current P's cache, else from the
+/// central list, else a new one. It is in no queue; the caller sets
+/// `elem`, `waiter`, `case` and `is_select`.
 pub(crate) fn acquire() -> NonNull<Sudog> {
     let from_p = crate::current::with_current(|m| {
         let m = m?;
         let mut slot = m.p.try_borrow_mut().ok()?;
         Some(slot.as_mut()?.sudogs.acquire())
     });
-    let sg = from_p.unwrap_or_else(|| lock_central().pop().map_or_else(allocate, |sg| sg.0));
-    sg
+    from_p.unwrap_or_else(|| lock_central().pop().map_or_else(allocate, |sg| sg.0))
 }
 
 /// Go's `releaseSudog`: back to the current P's cache, else to the central
@@ -283,8 +283,9 @@ pub(crate) fn acquire() -> NonNull<Sudog> {
 /// # Safety
 /// `sg` came from [`acquire`], is in no queue, and nobody else refers to it.
 pub(crate) unsafe fn release(sg: NonNull<Sudog>) {
-    // SAFETY: the caller's contract: we own it.
-    unsafe { *sg.as_ptr() = Sudog::blank() };
+    // SAFETY: the caller's contract: we own it. Its other fields are set
+    // anew by whoever acquires it next.
+    debug_assert!(unsafe { !(*sg.as_ptr()).linked });
     let kept = crate::current::with_current(|m| {
         let m = m?;
         let mut slot = m.p.try_borrow_mut().ok()?;
@@ -293,5 +294,48 @@ pub(crate) unsafe fn release(sg: NonNull<Sudog>) {
     });
     if kept.is_none() {
         lock_central().push(SudogPtr(sg));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_refills_and_spills_by_halves() {
+        let mut cache = SudogCache::new();
+        for _ in 0..CACHE_CAP + 1 {
+            cache.release(allocate());
+        }
+        // The 129th release found the cache full and moved half of it to
+        // the central list first.
+        assert_eq!(cache.free.len(), CACHE_CAP / 2 + 1);
+        let mut cache = SudogCache::new();
+        let sg = cache.acquire();
+        // An empty cache takes up to half a cache from the central list.
+        assert!(cache.free.len() <= CACHE_CAP / 2);
+        cache.release(sg);
+    }
+
+    #[test]
+    fn waiter_states() {
+        let waiter = Waiter::new();
+        assert_eq!(waiter.state(), WaitState::Waiting);
+        let sg = allocate();
+        // SAFETY: a fresh sudog, ours alone.
+        unsafe {
+            (*sg.as_ptr()).waiter = &waiter;
+            (*sg.as_ptr()).case = 3;
+            (*sg.as_ptr()).is_select = true;
+            assert!(claim(sg));
+            assert_eq!(waiter.state(), WaitState::Claimed(3));
+            // A rival case loses.
+            assert!(!claim(sg));
+            assert!(complete(sg).is_none());
+            assert_eq!(waiter.state(), WaitState::Done(3));
+            drop(Box::from_raw(sg.as_ptr()));
+        }
+        waiter.reset();
+        assert_eq!(waiter.state(), WaitState::Waiting);
     }
 }
