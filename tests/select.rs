@@ -29,6 +29,7 @@ macro_rules! suite {
             #[test] fn dropped_select_gives_its_value_back() { super::dropped_select_gives_its_value_back(rt()) }
             #[test] fn empty_select_waits_forever() { super::empty_select_waits_forever(rt()) }
             #[test] fn select_stress() { super::select_stress(rt()) }
+            #[test] fn cancelled_selects_lose_nothing() { super::cancelled_selects_lose_nothing(rt()) }
         }
     )*};
 }
@@ -479,5 +480,72 @@ fn select_stress(rt: Runtime) {
         let total = PRODUCERS * PER_PRODUCER;
         assert_eq!(n, total);
         assert_eq!(sum, total * (total - 1) / 2);
+    });
+}
+
+fn cancelled_selects_lose_nothing(rt: Runtime) {
+    const N: usize = 20_000;
+    rt.block_on(async {
+        let (a, b) = (gpm::chan::<usize>(0), gpm::chan::<usize>(1));
+        let received = Arc::new(AtomicUsize::new(0));
+        let sum = Arc::new(AtomicUsize::new(0));
+        let consumers: Vec<_> = (0..4)
+            .map(|_| {
+                let (a, b, received, sum) = (a.clone(), b.clone(), received.clone(), sum.clone());
+                gpm::spawn(async move {
+                    let mut open = (true, true);
+                    while open.0 || open.1 {
+                        // Poll the select once; if it would wait, yield and
+                        // drop it: a sender may hand it a value in between.
+                        let (ra, rb) = (open.0.then_some(&a), open.1.then_some(&b));
+                        let mut select = Box::pin(async {
+                            gpm::select! {
+                                recv(ra) -> v => (0, v),
+                                recv(rb) -> v => (1, v),
+                            }
+                        });
+                        let (case, got) = match futures::poll!(select.as_mut()) {
+                            std::task::Poll::Ready(out) => out,
+                            std::task::Poll::Pending => {
+                                gpm::yield_now().await;
+                                continue;
+                            }
+                        };
+                        match got {
+                            Some(v) => {
+                                sum.fetch_add(v, SeqCst);
+                                received.fetch_add(1, SeqCst);
+                            }
+                            None if case == 0 => open.0 = false,
+                            None => open.1 = false,
+                        }
+                    }
+                })
+            })
+            .collect();
+        let producers: Vec<_> = (0..4)
+            .map(|p| {
+                let (a, b) = (a.clone(), b.clone());
+                gpm::spawn(async move {
+                    for v in (p..N).step_by(4) {
+                        if v % 2 == 0 {
+                            a.send(v).await.unwrap();
+                        } else {
+                            b.send(v).await.unwrap();
+                        }
+                    }
+                })
+            })
+            .collect();
+        for p in producers {
+            p.await.unwrap();
+        }
+        a.close().unwrap();
+        b.close().unwrap();
+        for c in consumers {
+            c.await.unwrap();
+        }
+        assert_eq!(received.load(SeqCst), N);
+        assert_eq!(sum.load(SeqCst), N * (N - 1) / 2);
     });
 }

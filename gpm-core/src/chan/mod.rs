@@ -55,6 +55,7 @@ mod blocking;
 mod error;
 mod hchan;
 mod ops;
+#[doc(hidden)]
 pub mod select;
 mod stream;
 mod sudog;

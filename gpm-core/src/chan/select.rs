@@ -21,8 +21,9 @@
 //!    skip the waiter's sudogs. Once woken, take the other sudogs out of
 //!    their queues (one lock at a time; no order is needed).
 //!
-//! Only this module writes the module's macros' contract: the items are
-//! public for `gpm::select!`, but not an API.
+//! The arms, `Select` and `forever` are public for `gpm::select!` only
+//! (through `gpm::__private`); they are not an API. [`RecvCase`] and
+//! [`SendCase`] are, re-exported as `gpm::channel::{RecvCase, SendCase}`.
 
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan, RawChan};
