@@ -27,13 +27,13 @@ use super::CloseError;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use std::sync::{Mutex, MutexGuard};
+use super::lock::{ChanGuard, ChanLock};
 use std::task::Waker;
 
 /// A channel of `T` with room for `cap` values.
 pub(crate) struct Hchan<T> {
     /// Guards `state` (one uncontended lock per operation).
-    lock: Mutex<()>,
+    lock: ChanLock,
     /// The buffer, the wait queues and `closed`; only touched under `lock`.
     state: UnsafeCell<State<T>>,
     /// The buffer's capacity; 0 for a rendezvous channel.
@@ -77,7 +77,7 @@ pub(crate) enum Attempt {
 impl<T> Hchan<T> {
     pub(crate) fn new(cap: usize) -> Hchan<T> {
         Hchan {
-            lock: Mutex::new(()),
+            lock: ChanLock::new(),
             state: UnsafeCell::new(State {
                 buf: VecDeque::with_capacity(cap),
                 recvq: WaitQueue::new(),
@@ -96,7 +96,7 @@ impl<T> Hchan<T> {
     /// Takes the lock.
     pub(crate) fn lock(&self) -> Locked<'_, T> {
         Locked {
-            _guard: self.lock.lock().unwrap_or_else(|e| e.into_inner()),
+            _guard: self.lock.lock(),
             chan: self,
         }
     }
@@ -134,7 +134,7 @@ impl<T> Drop for Hchan<T> {
 
 /// The channel, locked.
 pub(crate) struct Locked<'a, T> {
-    _guard: MutexGuard<'a, ()>,
+    _guard: ChanGuard<'a>,
     chan: &'a Hchan<T>,
 }
 
@@ -322,7 +322,7 @@ impl<T> State<T> {
 /// element type; callers guarantee that it is one.
 pub(crate) unsafe trait RawChan {
     /// The lock, to take several in address order.
-    fn raw_lock(&self) -> MutexGuard<'_, ()>;
+    fn raw_lock(&self) -> ChanGuard<'_>;
 
     /// The channel's address, which orders the locks.
     fn addr(&self) -> usize;
@@ -360,8 +360,8 @@ pub(crate) unsafe trait RawChan {
 
 // SAFETY: every method casts `elem` to `*mut Option<T>`, as the trait says.
 unsafe impl<T> RawChan for Hchan<T> {
-    fn raw_lock(&self) -> MutexGuard<'_, ()> {
-        self.lock.lock().unwrap_or_else(|e| e.into_inner())
+    fn raw_lock(&self) -> ChanGuard<'_> {
+        self.lock.lock()
     }
 
     fn addr(&self) -> usize {

@@ -36,6 +36,7 @@
 //! | file | Go's name | what it is |
 //! | --- | --- | --- |
 //! | `hchan.rs` | `hchan`, `chansend`, `chanrecv`, `closechan` | the lock, the ring buffer, the wait queues, and the operations under the lock |
+//! | `lock.rs` | `hchan.lock` | the channel's spin lock |
 //! | `waitq.rs` | `waitq` | a FIFO of waiting operations |
 //! | `sudog.rs` | `sudog`, `acquireSudog`, `releaseSudog` | one waiting operation on one channel; per-P cache of 128 with a central list |
 //! | `ops.rs` | `chansend`, `chanrecv` (blocking) | the send and receive futures |
@@ -54,6 +55,7 @@
 mod blocking;
 mod error;
 mod hchan;
+mod lock;
 mod ops;
 #[doc(hidden)]
 pub mod select;

@@ -27,6 +27,7 @@
 
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan, RawChan};
+use super::lock::ChanGuard;
 use super::sudog::{self, Sudog, WaitState, Waiter};
 use super::{Chan, Receiver, Sender};
 use crate::wait::{park, WaitReason};
@@ -37,7 +38,6 @@ use std::future::Future;
 use std::marker::{PhantomData, PhantomPinned};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::sync::MutexGuard;
 use std::task::{ready, Context, Poll};
 
 /// Anything a `select!` case can receive from: [`Chan`], [`Receiver`],
@@ -477,7 +477,7 @@ fn lock_order<const N: usize>(cases: &[CaseRef<'_>; N]) -> ([usize; N], usize) {
 }
 
 /// Locks the channels of `order` (sorted by address), each once.
-fn lock_all<'c, const N: usize>(cases: &[CaseRef<'c>; N], order: &[usize]) -> [Option<MutexGuard<'c, ()>>; N] {
+fn lock_all<'c, const N: usize>(cases: &[CaseRef<'c>; N], order: &[usize]) -> [Option<ChanGuard<'c>>; N] {
     let mut guards = std::array::from_fn(|_| None);
     let mut last = 0;
     for (slot, &i) in order.iter().enumerate() {
