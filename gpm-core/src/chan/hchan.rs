@@ -21,13 +21,13 @@
 //! handed back by several dropped receives at once come back in the order
 //! they were dropped, which need not be the order they were sent.)
 
+use super::lock::{ChanGuard, ChanLock};
 use super::sudog::{self, Sudog};
 use super::waitq::WaitQueue;
 use super::CloseError;
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ptr::NonNull;
-use super::lock::{ChanGuard, ChanLock};
 use std::task::Waker;
 
 /// A channel of `T` with room for `cap` values.

@@ -55,11 +55,7 @@ impl ChanLock {
             while self.locked.load(Relaxed) {
                 backoff.snooze();
             }
-            if self
-                .locked
-                .compare_exchange_weak(false, true, Acquire, Relaxed)
-                .is_ok()
-            {
+            if self.locked.compare_exchange_weak(false, true, Acquire, Relaxed).is_ok() {
                 return;
             }
         }

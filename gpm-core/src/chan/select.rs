@@ -15,7 +15,7 @@
 //! 3. In poll order, look for a case that can go now; do it, unlock, done.
 //! 4. Otherwise, with a `default` case: unlock and take it.
 //! 5. Otherwise queue one sudog per case, all sharing this select's
-//!    [`Waiter`], unlock, and wait.
+//!    `Waiter` (see `sudog.rs`), unlock, and wait.
 //! 6. The first operation on any of the channels to claim the waiter (a
 //!    CAS on its word, Go's `selectDone`) completes that case; the others
 //!    skip the waiter's sudogs. Once woken, take the other sudogs out of

@@ -223,6 +223,7 @@ impl SudogCache {
         }
     }
 
+    #[inline]
     fn acquire(&mut self) -> NonNull<Sudog> {
         if self.free.is_empty() {
             // Refill half from the central list (Go's `acquireSudog`).
@@ -237,6 +238,7 @@ impl SudogCache {
         }
     }
 
+    #[inline]
     fn release(&mut self, sg: NonNull<Sudog>) {
         if self.free.len() == CACHE_CAP {
             // Spill half to the central list (Go's `releaseSudog`).
@@ -268,6 +270,7 @@ fn allocate() -> NonNull<Sudog> {
 /// Go's `acquireSudog`: a sudog from the current P's cache, else from the
 /// central list, else a new one. It is in no queue; the caller sets
 /// `elem`, `waiter`, `case` and `is_select`.
+#[inline]
 pub(crate) fn acquire() -> NonNull<Sudog> {
     let from_p = crate::current::with_current(|m| {
         let m = m?;
@@ -282,6 +285,7 @@ pub(crate) fn acquire() -> NonNull<Sudog> {
 ///
 /// # Safety
 /// `sg` came from [`acquire`], is in no queue, and nobody else refers to it.
+#[inline]
 pub(crate) unsafe fn release(sg: NonNull<Sudog>) {
     // SAFETY: the caller's contract: we own it. Its other fields are set
     // anew by whoever acquires it next.
