@@ -51,6 +51,27 @@
 //! buffer takes the head and moves the first waiting sender's value into
 //! the freed slot. Waiters are served first come, first served. Every
 //! operation spends one unit of the goroutine's [coop](crate::coop) budget.
+//!
+//! # Where gpm departs from Go, and why
+//! - **Errors instead of panics**: a send on a closed channel gives the
+//!   value back in [`SendError`]; closing twice gives [`CloseError`].
+//! - **A future can be dropped while it waits** (Go has no such thing): a
+//!   dropped send takes its sudog out of the queue and its value drops with
+//!   it (the send did not happen). A dropped receive (or `select!`) that
+//!   had already been handed a value gives it back: to the next waiting
+//!   receiver, else to the front of the buffer, where the next receive
+//!   takes it first (so `len` may briefly exceed `cap`).
+//! - **Completion is a word, not a park/ready pair**: a future may be
+//!   polled when nobody woke it, so a waiter carries a state word (waiting,
+//!   claimed by case `n`, done with case `n`) that the completing side
+//!   publishes last; a plain send or receive needs no CAS on it, a select
+//!   claims it with one (Go's `selectDone`).
+//! - **The lock spins, then yields** instead of sleeping: its sections are
+//!   a few moves and never block, and its unlock is a plain store, which
+//!   matters when a ping-pong takes it twice per message.
+//! - **Waking a select does not relock every channel**: the other cases'
+//!   sudogs are taken out one channel at a time (the claim already decided
+//!   the winner), not under all the locks at once as Go's `selectgo` does.
 
 mod blocking;
 mod error;
