@@ -36,6 +36,7 @@ macro_rules! suite {
             #[test] fn many_senders_and_receivers_unbuffered() { super::many_senders_and_receivers(rt(), 0) }
             #[test] fn many_senders_and_receivers_buffered() { super::many_senders_and_receivers(rt(), 3) }
             #[test] fn ping_pong() { super::ping_pong(rt()) }
+            #[test] fn close_racing_senders_and_receivers_loses_nothing() { super::close_racing_senders_and_receivers_loses_nothing(rt()) }
         }
     )*};
 }
@@ -491,6 +492,74 @@ fn many_senders_and_receivers(rt: Runtime, cap: usize) {
         let total = SENDERS * PER_SENDER;
         assert_eq!(n, total);
         assert_eq!(sum, total * (total - 1) / 2);
+    });
+}
+
+fn close_racing_senders_and_receivers_loses_nothing(rt: Runtime) {
+    const SENDERS: usize = 4;
+    const PER_SENDER: usize = 500;
+    rt.block_on(async {
+        for cap in [0, 4] {
+            for round in 0..20 {
+                let ch = gpm::chan::<usize>(cap);
+                let receivers: Vec<_> = (0..4)
+                    .map(|_| {
+                        let rx = ch.receiver();
+                        gpm::spawn(async move {
+                            let (mut n, mut sum) = (0, 0);
+                            while let Some(v) = rx.recv().await {
+                                n += 1;
+                                sum += v;
+                            }
+                            (n, sum)
+                        })
+                    })
+                    .collect();
+                let senders: Vec<_> = (0..SENDERS)
+                    .map(|s| {
+                        let tx = ch.sender();
+                        gpm::spawn(async move {
+                            let (mut sent, mut sum, mut back) = (0, 0, 0);
+                            for i in 0..PER_SENDER {
+                                let v = s * PER_SENDER + i;
+                                match tx.send(v).await {
+                                    Ok(()) => {
+                                        sent += 1;
+                                        sum += v;
+                                    }
+                                    Err(SendError(w)) => {
+                                        assert_eq!(w, v);
+                                        back += 1;
+                                    }
+                                }
+                            }
+                            (sent, sum, back)
+                        })
+                    })
+                    .collect();
+                // Close somewhere in the middle, at a different point each round.
+                for _ in 0..round * 5 {
+                    gpm::yield_now().await;
+                }
+                ch.close().unwrap();
+                let (mut sent, mut sent_sum, mut back) = (0, 0, 0);
+                for s in senders {
+                    let (n, sum, b) = s.await.unwrap();
+                    sent += n;
+                    sent_sum += sum;
+                    back += b;
+                }
+                let (mut received, mut received_sum) = (0, 0);
+                for r in receivers {
+                    let (n, sum) = r.await.unwrap();
+                    received += n;
+                    received_sum += sum;
+                }
+                // Every value was either received or given back, never both.
+                assert_eq!(sent + back, SENDERS * PER_SENDER, "cap {cap} round {round}");
+                assert_eq!((received, received_sum), (sent, sent_sum), "cap {cap} round {round}");
+            }
+        }
     });
 }
 
