@@ -36,6 +36,7 @@ macro_rules! suite {
             #[test] fn many_senders_and_receivers_unbuffered() { super::many_senders_and_receivers(rt(), 0) }
             #[test] fn many_senders_and_receivers_buffered() { super::many_senders_and_receivers(rt(), 3) }
             #[test] fn ping_pong() { super::ping_pong(rt()) }
+            #[test] fn busy_channel_loop_yields() { super::busy_channel_loop_yields(rt()) }
             #[test] fn close_racing_senders_and_receivers_loses_nothing() { super::close_racing_senders_and_receivers_loses_nothing(rt()) }
         }
     )*};
@@ -559,6 +560,40 @@ fn close_racing_senders_and_receivers_loses_nothing(rt: Runtime) {
                 assert_eq!(sent + back, SENDERS * PER_SENDER, "cap {cap} round {round}");
                 assert_eq!((received, received_sum), (sent, sent_sum), "cap {cap} round {round}");
             }
+        }
+    });
+}
+
+fn busy_channel_loop_yields(rt: Runtime) {
+    rt.block_on(async {
+        let stop = Arc::new(AtomicBool::new(false));
+        // Loops on a buffered channel without ever waiting: only the coop
+        // budget that channel operations spend makes it give up its P.
+        let started = Arc::new(AtomicUsize::new(0));
+        let procs = gpm::runtime::gomaxprocs();
+        let busy: Vec<_> = (0..procs)
+            .map(|_| {
+                let (stop, started) = (stop.clone(), started.clone());
+                gpm::spawn(async move {
+                    started.fetch_add(1, SeqCst);
+                    let ch = gpm::chan::<u32>(1);
+                    let deadline = Instant::now() + DEADLINE;
+                    while !stop.load(SeqCst) {
+                        ch.send(1).await.unwrap();
+                        ch.recv().await.unwrap();
+                        assert!(Instant::now() < deadline, "the other goroutine never ran");
+                    }
+                })
+            })
+            .collect();
+        // Main gets its P back only if the busy loops yield it.
+        while started.load(SeqCst) < procs {
+            gpm::yield_now().await;
+        }
+        let s = stop.clone();
+        gpm::spawn(async move { s.store(true, SeqCst) }).await.unwrap();
+        for b in busy {
+            b.await.unwrap();
         }
     });
 }

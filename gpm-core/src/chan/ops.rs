@@ -9,6 +9,9 @@
 //! call while an operation is under way, and call `cancel` before dropping
 //! it.
 //!
+//! Each operation spends one unit of the coop budget, in the poll that
+//! starts it (a poll that finds it completed does not spend another).
+//!
 //! # A receive that is dropped loses nothing
 //! A receive can be handed a value (a sender filled its slot) and then be
 //! dropped before it returns it. `cancel` then gives the value back to the
@@ -75,10 +78,12 @@ impl<T> RecvWait<T> {
     ///
     /// The wait must be pinned: while parked, its sudog points into it.
     pub(crate) fn poll_recv(&self, chan: &Hchan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        ready!(crate::coop::proceed(cx));
         if let Some(sg) = self.sudog.get() {
+            // The budget was spent by the poll that parked: one unit per
+            // operation.
             return self.poll_parked(sg, chan, cx);
         }
+        ready!(crate::coop::proceed(cx));
         let mut locked = chan.lock();
         // SAFETY: no sudog of ours is queued, so nobody else touches the slot.
         let slot = unsafe { &mut *self.slot.get() };
@@ -200,10 +205,11 @@ impl<T> SendWait<T> {
     /// # Panics
     /// If nothing is loaded (a finished send polled again).
     pub(crate) fn poll_send(&self, chan: &Hchan<T>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        ready!(crate::coop::proceed(cx));
         if let Some(sg) = self.sudog.get() {
+            // Spent by the poll that parked.
             return self.poll_parked(sg, chan, cx);
         }
+        ready!(crate::coop::proceed(cx));
         let mut locked = chan.lock();
         // SAFETY: no sudog of ours is queued, so nobody else touches the slot.
         let slot = unsafe { &mut *self.slot.get() };

@@ -401,13 +401,13 @@ impl<const N: usize, M> Future for Select<'_, N, M> {
     type Output = usize;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
-        ready!(crate::coop::proceed(cx));
         let this = self.into_ref().get_ref();
         if this.parked.get() {
-            this.poll_parked(cx)
-        } else {
-            this.poll_first(cx)
+            // The budget was spent by the poll that parked.
+            return this.poll_parked(cx);
         }
+        ready!(crate::coop::proceed(cx));
+        this.poll_first(cx)
     }
 }
 
