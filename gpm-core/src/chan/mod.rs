@@ -239,33 +239,74 @@ impl<T> Chan<T> {
     }
 
     /// True once the channel is closed (it may still hold buffered values).
+    ///
+    /// ```
+    /// let ch = gpm::chan::<u8>(1);
+    /// ch.try_send(1).unwrap();
+    /// ch.close().unwrap();
+    /// assert!(ch.is_closed());
+    /// assert_eq!(ch.try_recv(), Ok(1));
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.inner.lock().is_closed()
     }
 
     /// Values in the buffer: Go's `len(ch)`. A value a cancelled receive
     /// gave back counts too, so it can briefly exceed [`cap`](Chan::cap).
+    ///
+    /// ```
+    /// let ch = gpm::chan::<u8>(4);
+    /// ch.try_send(1).unwrap();
+    /// ch.try_send(2).unwrap();
+    /// assert_eq!(ch.len(), 2);
+    /// ```
     pub fn len(&self) -> usize {
         self.inner.lock().len()
     }
 
     /// True if no value is buffered.
+    ///
+    /// ```
+    /// let ch = gpm::chan::<u8>(1);
+    /// assert!(ch.is_empty());
+    /// ch.try_send(1).unwrap();
+    /// assert!(!ch.is_empty());
+    /// ```
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// The buffer's size: Go's `cap(ch)`; 0 for an unbuffered channel.
+    ///
+    /// ```
+    /// assert_eq!(gpm::chan::<u8>(0).cap(), 0);
+    /// assert_eq!(gpm::chan::<u8>(8).cap(), 8);
+    /// ```
     pub fn cap(&self) -> usize {
         self.inner.cap()
     }
 
     /// A send-only handle to this channel (Go's `chan<- T`).
+    ///
+    /// ```
+    /// let ch = gpm::chan::<u8>(1);
+    /// let tx: gpm::channel::Sender<u8> = ch.sender();
+    /// tx.try_send(3).unwrap();
+    /// assert_eq!(ch.try_recv(), Ok(3));
+    /// ```
     pub fn sender(&self) -> Sender<T> {
         Sender::new(self.clone())
     }
 
     /// A receive-only handle to this channel (Go's `<-chan T`); it is also
     /// a `Stream`.
+    ///
+    /// ```
+    /// let ch = gpm::chan::<u8>(1);
+    /// let rx: gpm::channel::Receiver<u8> = ch.receiver();
+    /// ch.try_send(4).unwrap();
+    /// assert_eq!(rx.try_recv(), Ok(4));
+    /// ```
     pub fn receiver(&self) -> Receiver<T> {
         Receiver::new(self.clone())
     }

@@ -295,6 +295,15 @@ impl<T> SendWait<T> {
 ///
 /// Dropping it loses nothing: a value it was already handed goes back to
 /// the channel.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let ch = gpm::chan::<u8>(1);
+/// ch.send(1).await.unwrap();
+/// let recv: gpm::channel::RecvFuture<'_, u8> = ch.recv();
+/// assert_eq!(recv.await, Some(1));
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct RecvFuture<'a, T> {
     chan: &'a Hchan<T>,
@@ -340,6 +349,15 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 ///
 /// Dropping it before it completes cancels the send: the value drops with
 /// it.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let ch = gpm::chan::<u8>(1);
+/// let send: gpm::channel::SendFuture<'_, u8> = ch.send(1);
+/// send.await.unwrap();
+/// assert_eq!(ch.len(), 1);
+/// # });
+/// ```
 #[must_use = "futures do nothing unless awaited"]
 pub struct SendFuture<'a, T> {
     chan: &'a Hchan<T>,
