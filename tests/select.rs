@@ -30,6 +30,8 @@ macro_rules! suite {
             #[test] fn empty_select_waits_forever() { super::empty_select_waits_forever(rt()) }
             #[test] fn select_stress() { super::select_stress(rt()) }
             #[test] fn cancelled_selects_lose_nothing() { super::cancelled_selects_lose_nothing(rt()) }
+            #[test] fn go_self_select() { super::go_self_select(rt()) }
+            #[test] fn go_nonblock_recv_race() { super::go_nonblock_recv_race(rt()) }
         }
     )*};
 }
@@ -547,5 +549,66 @@ fn cancelled_selects_lose_nothing(rt: Runtime) {
         }
         assert_eq!(received.load(SeqCst), N);
         assert_eq!(sum.load(SeqCst), N * (N - 1) / 2);
+    });
+}
+
+// ----- Go's tests, ported (src/runtime/chan_test.go) -----------------------
+
+/// Go's `TestSelfSelect`: a select with a send and a receive on the same
+/// channel, from two goroutines, must neither deadlock nor receive its own
+/// value on an unbuffered channel.
+fn go_self_select(rt: Runtime) {
+    rt.block_on(async {
+        for cap in [0, 10] {
+            let c = gpm::chan::<usize>(cap);
+            let workers: Vec<_> = (0..2)
+                .map(|p| {
+                    let c = c.clone();
+                    gpm::spawn(async move {
+                        for i in 0..1000 {
+                            let got = if p == 0 || i % 2 == 0 {
+                                gpm::select! {
+                                    send(c, p) -> res => { res.unwrap(); None }
+                                    recv(c) -> v => v,
+                                }
+                            } else {
+                                gpm::select! {
+                                    recv(c) -> v => v,
+                                    send(c, p) -> res => { res.unwrap(); None }
+                                }
+                            };
+                            if cap == 0 {
+                                assert_ne!(got, Some(p), "self receive");
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for w in workers {
+                w.await.unwrap();
+            }
+        }
+    });
+}
+
+/// Go's `TestNonblockRecvRace`: a non-blocking receive racing with
+/// `close` on a channel holding a value must see the value or the close,
+/// never "not ready".
+fn go_nonblock_recv_race(rt: Runtime) {
+    rt.block_on(async {
+        for _ in 0..2000 {
+            let c = gpm::chan::<u32>(1);
+            c.send(1).await.unwrap();
+            let r = c.clone();
+            let racer = gpm::spawn(async move {
+                gpm::select! {
+                    recv(r) -> _ => true,
+                    default => false,
+                }
+            });
+            c.close().unwrap();
+            let _ = c.recv().await;
+            assert!(racer.await.unwrap(), "chan is not ready");
+        }
     });
 }
