@@ -31,11 +31,21 @@
 //! | `runtime.GOMAXPROCS(0)` | `gpm::runtime::gomaxprocs()` |
 //! | `runtime.NumGoroutine()` | `gpm::runtime::num_goroutine()` |
 //! | a blocking call in a goroutine | `gpm::syscall(f)` (inline) or `gpm::spawn_blocking(f).await` |
+//! | `ch := make(chan T, n)` | `let ch = gpm::chan::<T>(n);` |
+//! | `ch <- v`, `v, ok := <-ch`, `close(ch)` | `ch.send(v).await`, `ch.recv().await`, `ch.close()` |
+//! | `select { case v := <-ch: ... }` | `gpm::select! { recv(ch) -> v => ... }` |
+//! | `time.Sleep(d)`, `time.After(d)`, `time.NewTicker(d)` | `gpm::time::sleep(d).await`, `gpm::time::after(d)`, `gpm::time::Ticker::new(d)` |
+//! | `sync.Mutex`, `sync.WaitGroup`, ... | `gpm::sync::Mutex`, `gpm::sync::WaitGroup`, ... |
+//! | `context.WithCancel(ctx)` | `gpm::context::with_cancel(&ctx)` |
 
 #![warn(missing_docs)]
 
-pub use gpm_core::{coop, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow};
-pub use gpm_macros::{main, test};
+pub use gpm_core::chan as channel;
+pub use gpm_core::chan::{chan, Chan};
+pub use gpm_core::{
+    context, coop, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow,
+};
+pub use gpm_macros::{main, select, test};
 
 pub mod runtime {
     //! The runtime: building it, entering it, and looking inside it.
@@ -85,6 +95,8 @@ macro_rules! go {
 #[doc(hidden)]
 pub mod __private {
     //! Support for gpm's macros; not a public API.
+    /// `select!`'s engine.
+    pub use gpm_core::chan::select;
     pub use gpm_core::runtime::__private::{go, run_main, run_test};
 }
 

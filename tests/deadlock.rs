@@ -47,6 +47,49 @@ fn case(name: &str) {
             .build()
             .unwrap()
             .block_on(main_waits_on_join()),
+        "chan_1" | "chan_2" | "chan_4" => {
+            let procs = name[5..].parse().unwrap();
+            rt(procs).block_on(async {
+                let stuck = gpm::chan::<u32>(0);
+                let never = gpm::chan::<u32>(0);
+                gpm::go!(async move {
+                    let _ = stuck.send(1).await; // nobody receives
+                });
+                let _ = never.recv().await; // nobody sends
+            });
+        }
+        "select_no_cases" => rt(2).block_on(async {
+            gpm::select! {}
+        }),
+        "waitgroup" => rt(2).block_on(async {
+            let wg = gpm::sync::WaitGroup::new();
+            wg.add(1);
+            wg.wait().await; // nobody calls done
+        }),
+        "chan_sent_from_a_thread" => {
+            // Looks stuck for a while, but a plain thread holds the sender.
+            rt(2).block_on(async {
+                let ch = gpm::chan::<u32>(0);
+                let tx = ch.sender();
+                let t = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(300));
+                    tx.send_blocking(7).unwrap();
+                });
+                assert_eq!(ch.recv().await, Some(7));
+                gpm::syscall(|| t.join().unwrap());
+            });
+            std::process::exit(0);
+        }
+        "chan_closed_by_timer" => rt(2).block_on(async {
+            let ch = gpm::chan::<u32>(0);
+            let closer = ch.clone();
+            gpm::go!(async move {
+                gpm::time::sleep(Duration::from_millis(300)).await;
+                closer.close().unwrap();
+            });
+            assert_eq!(ch.recv().await, None);
+            std::process::exit(0);
+        }),
         _ => panic!("unknown case {name}"),
     }
 }
@@ -83,10 +126,12 @@ fn main() {
         return;
     }
     let silent = ["foreign_main", "foreign_goroutine", "plain_thread", "timer", "disabled"];
-    let loud: [&str; 0] = [];
+    let loud = ["chan_1", "chan_2", "chan_4", "select_no_cases", "waitgroup"];
+    let finish_ok = ["chan_sent_from_a_thread", "chan_closed_by_timer"];
     let children: Vec<_> = silent
         .iter()
         .chain(&loud)
+        .chain(&finish_ok)
         .map(|name| (*name, spawn_case(name)))
         .collect();
     let mut failed = 0;
@@ -94,7 +139,7 @@ fn main() {
         let expect_deadlock = loud.contains(&name);
         let (code, stderr) = finish(
             child,
-            if expect_deadlock {
+            if expect_deadlock || finish_ok.contains(&name) {
                 Duration::from_secs(60)
             } else {
                 Duration::from_secs(2)
@@ -106,6 +151,14 @@ fn main() {
                 && code == Some(2)
                 && stderr.contains("\n\ngoroutine 1 [")
                 && stderr.contains("main at tests/deadlock.rs:")
+                && match name {
+                    "select_no_cases" => stderr.contains("goroutine 1 [select (no cases)]:"),
+                    "waitgroup" => stderr.contains("goroutine 1 [sync.WaitGroup.Wait]:"),
+                    _ => stderr.contains("goroutine 1 [chan receive]:") && stderr.contains("[chan send]:\ncreated at"),
+                }
+        } else if finish_ok.contains(&name) {
+            // Nothing was stuck for good: the program ends normally.
+            !reported && code == Some(0)
         } else {
             !reported && code.is_none()
         };

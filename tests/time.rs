@@ -175,3 +175,66 @@ fn timer_added_while_others_idle() {
 fn sleep_outside_a_runtime_panics() {
     futures::executor::block_on(gpm::time::sleep(Duration::from_millis(1)));
 }
+
+#[test]
+fn after_fires_once_in_select() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let never = gpm::chan::<u32>(0);
+            let start = Instant::now();
+            let fired = gpm::time::after(Duration::from_millis(5));
+            gpm::select! {
+                recv(never) -> _ => unreachable!("nobody sends"),
+                recv(fired) -> at => {
+                    let at = at.expect("after sends the time");
+                    assert!(at.duration_since(start) >= Duration::from_millis(5));
+                }
+            }
+            // Only once: nothing more arrives.
+            assert!(fired.try_recv().is_err());
+        });
+    }
+}
+
+#[test]
+fn ticker_ticks_until_stopped() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = gpm::time::Ticker::new(Duration::from_millis(2));
+            let ticks = ticker.receiver();
+            let start = Instant::now();
+            for _ in 0..5 {
+                ticks.recv().await.unwrap();
+            }
+            assert!(start.elapsed() >= Duration::from_millis(10));
+            ticker.stop();
+            let _ = ticks.try_recv(); // one tick may already wait in the channel
+                                      // No more ticks: a 30 ms timeout elapses first.
+            let more = gpm::time::timeout(Duration::from_millis(30), ticks.recv()).await;
+            assert!(more.is_err(), "a stopped ticker ticked");
+        });
+    }
+}
+
+#[test]
+fn ticker_reset_and_slow_receivers_drop_ticks() {
+    rt(2).block_on(async {
+        let ticker = gpm::time::Ticker::new(Duration::from_secs(3600));
+        ticker.reset(Duration::from_millis(1));
+        let ticks = ticker.receiver();
+        ticks.recv().await.unwrap();
+        // A receiver that sleeps through many periods finds one tick waiting
+        // (the channel holds one), not a backlog.
+        gpm::time::sleep(Duration::from_millis(20)).await;
+        assert!(ticks.try_recv().is_ok());
+        assert!(ticks.len() <= 1);
+    });
+}
+
+#[test]
+#[should_panic(expected = "non-positive interval")]
+fn zero_ticker_panics_like_go() {
+    rt(1).block_on(async {
+        let _ = gpm::time::Ticker::new(Duration::ZERO);
+    });
+}

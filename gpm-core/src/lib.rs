@@ -25,7 +25,9 @@
 //! | `registry.rs` | `allgs` | every parked G, for shutdown, `abort` and dumps |
 //! | `checkdead.rs` | `checkdead` | "all goroutines are asleep - deadlock!" |
 //! | `trace.rs` | `schedtrace` | `GPM_DEBUG=schedtrace`, the SIGQUIT dump |
+//! | [`chan`] | `hchan`, `sudog`, `selectgo` | channels and `select!` |
 //! | [`sync`] | `sync`, `sema.go` | Mutex (with starvation mode), RwLock, WaitGroup, Once, Semaphore |
+//! | [`context`] | `context` | cancellation trees, deadlines |
 //! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()`, `dump()` |
 //!
 //! The rules and numbers are Go's (see DESIGN.md in the project): a G
@@ -84,8 +86,10 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 mod blocking;
+pub mod chan;
 mod checkdead;
 mod clock;
+pub mod context;
 pub mod coop;
 mod current;
 mod g;

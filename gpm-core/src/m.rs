@@ -324,7 +324,9 @@ fn release_on_exit(cx: &MContext) {
     drop(lists);
     let held = cx.p.borrow_mut().take();
     for p in held.into_iter().chain(handed) {
-        if shared.is_shutdown() {
+        if shared.is_shutdown() || (cx.is_main && shared.exit_with_main.load(Relaxed)) {
+            // At shutdown, or when main's return ends the process (Go's
+            // rule): nobody starts running the goroutines left behind.
             shared.idle.lock().put_p(&shared.ps, p);
         } else {
             shared.hand_off_p(p);

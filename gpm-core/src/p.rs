@@ -69,6 +69,8 @@ pub(crate) struct PLocal {
     /// Gs that called `yield_now` on this P, in order: the global queue's
     /// tail, appended there when this P next looks at it (see `global.rs`).
     pub(crate) yielded: Vec<G>,
+    /// Free sudogs for channel waits (Go's `p.sudogcache`).
+    pub(crate) sudogs: crate::chan::SudogCache,
 }
 
 /// Creates P number `id`, as its shared and owned halves.
@@ -93,6 +95,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             ring: local,
             schedtick: 0,
             yielded: Vec::new(),
+            sudogs: crate::chan::SudogCache::new(),
         },
     )
 }

@@ -119,6 +119,9 @@ pub(crate) struct Shared {
     pub(crate) ms: Mutex<Vec<Arc<crate::trace::MInfo>>>,
     /// schedtrace and the SIGQUIT dump, printed by sysmon.
     pub(crate) tracer: crate::trace::Tracer,
+    /// Set by `#[gpm::main]`: the process ends when main returns, so the
+    /// main M gives its P back without starting an M for what is queued.
+    pub(crate) exit_with_main: AtomicBool,
     /// Ms still in a poll whose P sysmon took (see `hold.rs`).
     pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
@@ -170,6 +173,7 @@ impl Shared {
             timers,
             acquisitions: AtomicU64::new(0),
             retaken: AtomicUsize::new(0),
+            exit_with_main: AtomicBool::new(false),
             ms: Mutex::new(Vec::new()),
             tracer,
             shutdown: AtomicBool::new(false),
@@ -527,6 +531,7 @@ impl Shared {
             idle_threads,
             spinning_threads: self.idle.nmspinning.load(Relaxed),
             need_spinning: self.idle.needspinning.load(Relaxed),
+            timers: self.timers.armed(),
             idle_procs: self.idle.npidle.load(Relaxed),
             goroutines: self.goroutines(),
             steals: self.counters.steals.load(Relaxed),

@@ -1,4 +1,4 @@
-//! Attribute macros for [gpm]: `#[gpm::main]` and `#[gpm::test]`.
+//! Macros for [gpm]: `#[gpm::main]`, `#[gpm::test]` and `gpm::select!`.
 //!
 //! Use them through the `gpm` crate, which re-exports them; this crate's
 //! paths are not stable. Both turn an `async fn` into an ordinary function
@@ -22,7 +22,8 @@
 //!
 //! - `entry.rs`: parsing the function and expanding it, shared by both macros;
 //! - `args.rs`: the options inside the parentheses;
-//! - `errors.rs`: collecting every error so one build reports them all.
+//! - `errors.rs`: collecting every error so one build reports them all;
+//! - `select.rs`: `select!`, Go's `select` over channels.
 //!
 //! [gpm]: https://docs.rs/gpm
 
@@ -31,6 +32,7 @@ use proc_macro::TokenStream;
 mod args;
 mod entry;
 mod errors;
+mod select;
 
 use entry::Kind;
 
@@ -129,4 +131,64 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn test(args: TokenStream, item: TokenStream) -> TokenStream {
     entry::expand(Kind::Test, args.into(), item.into()).into()
+}
+
+/// Waits on several channel operations at once and runs the one that goes
+/// first: Go's `select`, in crossbeam-channel's syntax. Use it in async
+/// code (it expands to an `.await`).
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let (numbers, quit) = (gpm::chan::<u32>(0), gpm::chan::<()>(0));
+/// let (n, q) = (numbers.clone(), quit.clone());
+/// gpm::go!(async move {
+///     for i in 0..3 {
+///         n.send(i).await.unwrap();
+///     }
+///     q.close().unwrap();
+/// });
+/// let mut sum = 0;
+/// loop {
+///     gpm::select! {
+///         recv(numbers) -> v => sum += v.unwrap(),
+///         recv(quit) -> _ => break,
+///     }
+/// }
+/// assert_eq!(sum, 3);
+/// # });
+/// ```
+///
+/// # Cases
+///
+/// | Go | gpm |
+/// | --- | --- |
+/// | `case v, ok := <-ch:` | `recv(ch) -> v => { .. }` (`v: Option<T>`, `None` = closed) |
+/// | `case ch <- x:` | `send(ch, x) -> res => { .. }` (`res: Result<(), SendError<T>>`) |
+/// | `case <-time.After(d):` | `recv(gpm::time::after(d)) -> _ => { .. }` |
+/// | `default:` | `default => { .. }` (the select never waits) |
+/// | `select {}` | `gpm::select! {}` (waits forever) |
+///
+/// A channel is anything that implements `gpm::channel::RecvCase` (for
+/// `recv`) or `gpm::channel::SendCase` (for `send`): a `Chan`, a `Receiver`
+/// or `Sender`, a reference to one, or an `Option` of those, where `None`
+/// is Go's nil channel: that case never fires. A body is an expression
+/// followed by a comma, or a block.
+///
+/// # Rules (Go's)
+///
+/// - Every channel and send value is evaluated exactly once, in the order
+///   written, before anything else, even for cases that do not fire.
+/// - Exactly one case fires; the others have no effect (a send value that
+///   was not sent is dropped).
+/// - When several cases can go at once, one is picked at random.
+/// - Without `default`, the goroutine waits (as `select` in dumps) until
+///   one case can go. A send on a closed channel fires at once with the
+///   value in `Err`, a receive on a closed channel with `None`.
+/// - Bodies run as the arms of a `match`: `break`, `continue`, `return`
+///   and `?` in them act on the enclosing loop or function.
+/// - Dropping the future around a waiting select loses nothing: a value
+///   it was already handed goes back to its channel.
+#[proc_macro]
+pub fn select(input: TokenStream) -> TokenStream {
+    select::expand(input.into()).into()
 }

@@ -301,6 +301,10 @@ pub mod __private {
             builder = builder.procs(n);
         }
         let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        rt.handle()
+            .shared
+            .exit_with_main
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         let output = rt.block_on(future);
         std::mem::forget(rt);
         output

@@ -47,6 +47,9 @@ pub struct Stats {
     /// True if an M should start spinning when one stops (Go's
     /// `sched.needspinning`).
     pub need_spinning: bool,
+    /// Timers armed (sleeps, `after`, tickers, context deadlines) and not
+    /// yet fired or cancelled.
+    pub timers: usize,
 }
 
 impl fmt::Display for Stats {

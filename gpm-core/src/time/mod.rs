@@ -19,9 +19,11 @@
 //! # });
 //! ```
 
+mod after;
 mod sleep;
 mod timeout;
 
+pub use after::{after, tick, Ticker};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::{Duration, Instant};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
