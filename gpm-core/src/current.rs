@@ -41,6 +41,9 @@ pub(crate) struct MContext {
     /// The [`WaitReason`](crate::wait::WaitReason) a leaf future gave
     /// during the current poll (as `u8`; 0 = none).
     pub(crate) wait_reason: Cell<u8>,
+    /// Its P's sudog cache while it polls a goroutine (swapped with the
+    /// P's around each poll; empty otherwise).
+    pub(crate) sudogs: RefCell<crate::chan::SudogCache>,
     /// What schedtrace shows of this M (listed in `Shared::ms`).
     pub(crate) info: Arc<crate::trace::MInfo>,
     /// Where this M sleeps.
@@ -77,6 +80,7 @@ impl MContext {
             info,
             p: RefCell::new(None),
             polling: Cell::new(None),
+            sudogs: RefCell::new(crate::chan::SudogCache::default()),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
             budget: Cell::new(crate::coop::BUDGET),
@@ -131,9 +135,11 @@ impl MContext {
     /// where sysmon can take it if the poll lasts too long; takes it back
     /// after, if it is still there.
     pub(crate) fn poll_holding_p<R>(&self, poll: impl FnOnce() -> R) -> R {
-        let Some(p) = self.p.borrow_mut().take() else {
+        let Some(mut p) = self.p.borrow_mut().take() else {
             return poll();
         };
+        // The P's sudog cache travels with this M for the poll.
+        std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
         let ps = &self.shared.ps[p.id];
         // Only the owner writes it: a load and a store.
         ps.polls.store(ps.polls.load(Relaxed).wrapping_add(1), Relaxed);
@@ -155,8 +161,13 @@ impl MContext {
             return;
         };
         match self.shared.ps[id].hold.leave(self.id) {
-            Some(p) => *self.p.borrow_mut() = Some(p),
+            Some(mut p) => {
+                std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
+                *self.p.borrow_mut() = Some(p);
+            }
             None => {
+                // The P went on without its cache: give it back to all.
+                self.sudogs.borrow_mut().spill_all();
                 self.info.p.store(-1, Relaxed);
                 self.shared.lost_p();
             }

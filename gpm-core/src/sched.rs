@@ -562,15 +562,23 @@ fn schedule(g: G, info: ScheduleInfo) {
             return Some(g);
         }
         let mut g = Some(g);
-        cx.with_p(|p| {
+        let put = cx.with_p(|p| {
             let g = g.take().expect("schedule ran twice");
-            put_local(cx, p, g, &info);
+            put_local(cx, p, g, &info)
         });
         if g.is_some() {
             // No P here (or it is in use further up this stack).
             return g;
         }
-        shared.wakep();
+        // A G that went into an empty runnext is nothing new for other Ms:
+        // this M runs it as soon as the current poll returns. Waking an M
+        // for it (Go's `wakep` on every `ready`) costs a futex wake per
+        // message in a ping-pong, and the woken M finds nothing to steal.
+        // If the poll does not return soon (it blocks its thread), sysmon
+        // calls `wakep` within a tick or two, and that M steals runnext.
+        if put != Some(Put::RunNext) {
+            shared.wakep();
+        }
         None
     });
     if let Some(g) = done {
@@ -580,7 +588,7 @@ fn schedule(g: G, info: ScheduleInfo) {
 }
 
 /// The local half of `schedule`: puts `g` on P `p` of the current M.
-fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) {
+fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) -> Put {
     let shared = &*cx.shared;
     {
         g.metadata().make_runnable();
@@ -595,15 +603,18 @@ fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &Schedul
             } else {
                 p.yielded.push(g);
             }
+            Put::Queued
         } else {
             // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
             // on a readied G running next (it may not: thieves take runnext
             // too) fails the test suite instead of production.
             let shaken = shared.config.shake && cx.random() & 1 == 0;
             let next = !(info.woken_while_running || shaken);
-            if p.put(&shared.ps[p.id], g, next, &shared.global) == Put::Spilled {
+            let put = p.put(&shared.ps[p.id], g, next, &shared.global);
+            if put == Put::Spilled {
                 shared.counters.spills.fetch_add(1, Relaxed);
             }
+            put
         }
     }
 }

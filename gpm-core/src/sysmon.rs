@@ -138,6 +138,12 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
         seen.poll_since = now;
         return;
     }
+    // The same poll since the last look, with a G in runnext: that G was
+    // readied without waking an M (see `schedule`), expecting this poll to
+    // end soon. It has not: start a spinning M, which will steal it.
+    if p.has_runnext() {
+        shared.wakep();
+    }
     let has_work = p.has_work() || !shared.global.is_empty();
     let too_long = if p.syscall_m.load(Relaxed) != 0 {
         // The same syscall, seen on an earlier look too. (Go also retakes

@@ -211,12 +211,22 @@ struct SudogPtr(NonNull<Sudog>);
 // thread-bound data.
 unsafe impl Send for SudogPtr {}
 
-/// A P's sudog cache (the owned half of Go's `p.sudogcache`).
+/// A P's sudog cache (the owned half of Go's `p.sudogcache`). While its
+/// M polls a goroutine the M holds it, so that channel operations reach it
+/// without touching the P's hold.
+#[derive(Default)]
 pub(crate) struct SudogCache {
     free: Vec<SudogPtr>,
 }
 
 impl SudogCache {
+    /// Gives every sudog to the central list (its P was taken mid-poll).
+    pub(crate) fn spill_all(&mut self) {
+        if !self.free.is_empty() {
+            lock_central().append(&mut self.free);
+        }
+    }
+
     pub(crate) fn new() -> SudogCache {
         SudogCache {
             free: Vec::with_capacity(CACHE_CAP),
@@ -272,11 +282,9 @@ fn allocate() -> NonNull<Sudog> {
 /// `elem`, `waiter`, `case` and `is_select`.
 #[inline]
 pub(crate) fn acquire() -> NonNull<Sudog> {
-    let from_p = crate::current::with_current(|m| {
-        let m = m?;
-        let mut slot = m.p.try_borrow_mut().ok()?;
-        Some(slot.as_mut()?.sudogs.acquire())
-    });
+    // During a poll the P waits in its hold: `with_p` reaches it there.
+    // During a poll the M holds its P's cache (see `MContext::poll_holding_p`).
+    let from_p = crate::current::with_current(|m| Some(m?.sudogs.try_borrow_mut().ok()?.acquire()));
     from_p.unwrap_or_else(|| lock_central().pop().map_or_else(allocate, |sg| sg.0))
 }
 
@@ -291,9 +299,7 @@ pub(crate) unsafe fn release(sg: NonNull<Sudog>) {
     // anew by whoever acquires it next.
     debug_assert!(unsafe { !(*sg.as_ptr()).linked });
     let kept = crate::current::with_current(|m| {
-        let m = m?;
-        let mut slot = m.p.try_borrow_mut().ok()?;
-        slot.as_mut()?.sudogs.release(sg);
+        m?.sudogs.try_borrow_mut().ok()?.release(sg);
         Some(())
     });
     if kept.is_none() {
