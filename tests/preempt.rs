@@ -165,3 +165,47 @@ fn a_flagged_main_with_nothing_else_to_run_goes_on() {
     });
     assert_eq!(rx.recv_timeout(Duration::from_secs(30)), Ok(7));
 }
+
+/// Issue 4's check: on 1 P, two goroutines ping-pong on unbuffered
+/// channels without end while a third loops on `sleep(1 ms)`; the third
+/// keeps making progress.
+#[test]
+fn sleeper_progresses_beside_a_channel_ping_pong() {
+    let rt = gpm::runtime::Builder::new().procs(1).build().unwrap();
+    rt.block_on(async {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
+        let player = |rx: gpm::Chan<u64>, tx: gpm::Chan<u64>, serve: bool| {
+            let stop = stop.clone();
+            gpm::spawn(async move {
+                let mut hits = 0u64;
+                if serve {
+                    tx.send(0).await.unwrap();
+                }
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Some(v) = rx.recv().await else { break };
+                    hits += 1;
+                    if tx.send(v + 1).await.is_err() {
+                        break;
+                    }
+                }
+                // Closing both ends the other player's wait too.
+                let _ = tx.close();
+                let _ = rx.close();
+                hits
+            })
+        };
+        let a = player(ping.clone(), pong.clone(), true);
+        let b = player(pong.clone(), ping.clone(), false);
+        let sleeper = gpm::spawn(async {
+            for _ in 0..20 {
+                gpm::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        });
+        let done = gpm::time::timeout(std::time::Duration::from_secs(30), sleeper).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        done.expect("the sleeping goroutine starved beside the ping-pong").unwrap();
+        let hits = a.await.unwrap() + b.await.unwrap();
+        assert!(hits > 100, "the ping-pong ran meanwhile ({hits} hits)");
+    });
+}
