@@ -1,14 +1,17 @@
-//! A tour of gpm's scheduler: start many goroutines across the Ps and print
-//! what the scheduler did (steals, spills to the global queue, threads).
+//! A tour of gpm: goroutines across the Ps, Go's channels and `select!`,
+//! timers, sync and context, a blocking call that does not stall its P,
+//! and a goroutine dump; after each part, what the scheduler did (steals,
+//! spills to the global queue, threads).
 //!
 //! Run it with `cargo run --release --example tour` (set `GOMAXPROCS=N` to
-//! change the number of Ps).
+//! change the number of Ps, `GPM_DEBUG=schedtrace=100` to watch the
+//! scheduler as it goes).
 
-use futures::channel::{mpsc, oneshot};
-use futures::{SinkExt, StreamExt};
+use futures::channel::oneshot;
 use gpm::runtime::{gomaxprocs, num_goroutine, stats, Stats};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 use std::time::Instant;
 
 #[gpm::main]
@@ -18,7 +21,12 @@ async fn main() {
     burst().await;
     fan_out_fan_in().await;
     ping_pong().await;
+    pipeline().await;
+    select_and_timers().await;
+    context_and_sync().await;
+    blocking().await;
     fairness().await;
+    dump().await;
 
     let s = stats();
     println!("== at the end");
@@ -96,23 +104,173 @@ async fn fan_out_fan_in() {
 
 const ROUNDS: u64 = 100_000;
 
-/// Plays `ROUNDS` round trips against an echo goroutine; returns the count.
+/// Plays `ROUNDS` round trips over two unbuffered channels against an echo
+/// goroutine; returns the count.
 async fn play() -> u64 {
-    let (mut ping_tx, mut ping_rx) = mpsc::channel::<u64>(0);
-    let (mut pong_tx, mut pong_rx) = mpsc::channel::<u64>(0);
+    let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
+    let (ping_rx, pong_tx) = (ping.receiver(), pong.sender());
     let echo = gpm::spawn(async move {
-        while let Some(v) = ping_rx.next().await {
+        while let Some(v) = ping_rx.recv().await {
             pong_tx.send(v + 1).await.unwrap();
         }
     });
     let mut v = 0;
     for _ in 0..ROUNDS {
-        ping_tx.send(v).await.unwrap();
-        v = pong_rx.next().await.unwrap();
+        ping.send(v).await.unwrap();
+        v = pong.recv().await.unwrap();
     }
-    drop(ping_tx);
+    ping.close().unwrap();
     echo.await.unwrap();
     v
+}
+
+/// Go's prime sieve: a chain of filter goroutines, one per prime, joined by
+/// unbuffered channels.
+async fn pipeline() {
+    println!("== channels: the prime sieve, a pipeline of 100 goroutines");
+    let before = stats();
+    let start = Instant::now();
+    let numbers = gpm::chan::<u64>(0);
+    let gen = numbers.clone();
+    gpm::go!(async move {
+        for i in 2.. {
+            if gen.send(i).await.is_err() {
+                return;
+            }
+        }
+    });
+    let mut input = numbers;
+    let mut primes = Vec::new();
+    let mut stages = vec![input.clone()];
+    for _ in 0..100 {
+        let prime = input.recv().await.unwrap();
+        primes.push(prime);
+        let output = gpm::chan::<u64>(0);
+        let (from, to) = (input.clone(), output.clone());
+        gpm::go!(async move {
+            while let Some(n) = from.recv().await {
+                if n % prime != 0 && to.send(n).await.is_err() {
+                    break;
+                }
+            }
+            let _ = to.close();
+        });
+        stages.push(output.clone());
+        input = output;
+    }
+    for stage in &stages {
+        let _ = stage.close(); // ends every stage (dropping handles does not, as in Go)
+    }
+    println!("   the 100th prime is {}", primes[99]);
+    report(&before, start.elapsed());
+}
+
+/// `select!` with a timeout, a ticker, and `default`.
+async fn select_and_timers() {
+    println!("== select!: a worker's results, a ticker, a deadline");
+    let results = gpm::chan::<u64>(4);
+    let tx = results.clone();
+    gpm::go!(async move {
+        for i in 0..5 {
+            gpm::time::sleep(Duration::from_millis(3)).await;
+            tx.send(i * i).await.unwrap();
+        }
+    });
+    let ticker = gpm::time::Ticker::new(Duration::from_millis(5));
+    let deadline = gpm::time::after(Duration::from_millis(40));
+    let (mut got, mut ticks) = (Vec::new(), 0);
+    loop {
+        gpm::select! {
+            recv(results) -> v => got.push(v.unwrap()),
+            recv(ticker.receiver()) -> _ => ticks += 1,
+            recv(deadline) -> _ => break,
+        }
+    }
+    ticker.stop();
+    gpm::select! {
+        recv(results) -> v => println!("   one more: {v:?}"),
+        default => println!("   nothing left waiting (default never blocks)"),
+    }
+    println!("   results {got:?}, {ticks} ticks before the 40 ms deadline\n");
+}
+
+/// A WaitGroup of workers that stop when their context is cancelled.
+async fn context_and_sync() {
+    println!("== context + sync: 8 workers count under a Mutex until cancelled");
+    let (ctx, cancel) = gpm::context::with_cancel(&gpm::context::background());
+    let wg = gpm::sync::WaitGroup::new();
+    let count = Arc::new(gpm::sync::Mutex::new(0u64));
+    for _ in 0..8 {
+        let (ctx, count) = (ctx.clone(), count.clone());
+        wg.go(async move {
+            loop {
+                gpm::select! {
+                    recv(ctx.done()) -> _ => return,
+                    default => *count.lock().await += 1,
+                }
+                gpm::yield_now().await;
+            }
+        });
+    }
+    gpm::time::sleep(Duration::from_millis(10)).await;
+    cancel.cancel();
+    wg.wait().await;
+    println!(
+        "   {} increments, stopped by {:?}\n",
+        *count.lock().await,
+        ctx.err().unwrap()
+    );
+}
+
+/// `gpm::syscall` keeps the P's other goroutines running while a call
+/// blocks; `spawn_blocking` moves the call to the blocking pool.
+async fn blocking() {
+    println!("== blocking: a 50 ms call in gpm::syscall, while 100 goroutines run");
+    let before = stats();
+    let start = Instant::now();
+    let done = Arc::new(AtomicU64::new(0));
+    let blocker = {
+        let done = done.clone();
+        gpm::spawn(async move {
+            for _ in 0..100 {
+                let done = done.clone();
+                gpm::go!(async move {
+                    done.fetch_add(1, Ordering::Relaxed);
+                });
+            }
+            gpm::syscall(|| std::thread::sleep(Duration::from_millis(50)));
+            done.load(Ordering::Relaxed)
+        })
+    };
+    let finished_meanwhile = blocker.await.unwrap();
+    let pooled = gpm::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5)));
+    pooled.await.unwrap();
+    println!("   {finished_meanwhile} of 100 goroutines finished while it blocked");
+    report(&before, start.elapsed());
+}
+
+/// What `gpm::runtime::dump()` (and Ctrl-\) shows: each goroutine and why it waits.
+async fn dump() {
+    println!("== dump: goroutines waiting on a channel, a lock and a timer");
+    let never = gpm::chan::<u32>(0);
+    let lock = Arc::new(gpm::sync::Mutex::new(()));
+    let held = lock.lock().await;
+    let rx = never.clone();
+    let a = gpm::spawn(async move { rx.recv().await });
+    let l2 = lock.clone();
+    let b = gpm::spawn(async move { drop(l2.lock().await) });
+    let c = gpm::spawn(gpm::time::sleep(Duration::from_secs(60)));
+    while !gpm::runtime::dump().contains("[sleep]") {
+        gpm::yield_now().await;
+    }
+    for line in gpm::runtime::dump().lines() {
+        println!("   {line}");
+    }
+    never.close().unwrap();
+    drop(held);
+    c.abort();
+    let _ = (a.await, b.await, c.await);
+    println!();
 }
 
 /// Two goroutines bouncing a value: each wake puts the other in runnext, so

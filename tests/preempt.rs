@@ -204,7 +204,8 @@ fn sleeper_progresses_beside_a_channel_ping_pong() {
         });
         let done = gpm::time::timeout(std::time::Duration::from_secs(30), sleeper).await;
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        done.expect("the sleeping goroutine starved beside the ping-pong").unwrap();
+        done.expect("the sleeping goroutine starved beside the ping-pong")
+            .unwrap();
         let hits = a.await.unwrap() + b.await.unwrap();
         assert!(hits > 100, "the ping-pong ran meanwhile ({hits} hits)");
     });

@@ -240,8 +240,16 @@ fn steal_work(cx: &MContext, p: &mut PLocal) -> Option<G> {
             let seen = v.runnext.peek();
             if last_round && !seen.is_null() && v.stealer.is_empty() {
                 // The victim is probably about to run it: give it a moment,
-                // then take it only if it is still the same G.
+                // then take it only if it is still the same G and the
+                // victim has not started another poll meanwhile. (Go
+                // compares the G only; in a ping-pong the slot holds the
+                // same G again a few hops later, and the thief would split
+                // a pair that was doing fine on one P.)
+                let polls = v.polls.load(Relaxed);
                 pause(RUNNEXT_STEAL_PAUSE);
+                if v.polls.load(Relaxed) != polls {
+                    continue;
+                }
                 if let Some(g) = v.runnext.take_if(seen) {
                     shared.counters.runnext_steals.fetch_add(1, Relaxed);
                     return Some(g);
