@@ -139,7 +139,11 @@ impl GInfo {
     /// Marks the G runnable (the schedule function took it); if it was
     /// waiting on a foreign future, counts that wait as over.
     pub(crate) fn make_runnable(&self) {
-        let was = self.state.swap(GState::Runnable.to_u8(), Relaxed);
+        // A load and a store: async-task never runs the schedule function
+        // while the G's poll runs (a wake during the poll is applied after
+        // it), and only one schedule of a G runs at a time.
+        let was = self.state.load(Relaxed);
+        self.state.store(GState::Runnable.to_u8(), Relaxed);
         if was == GState::Waiting(WaitReason::Foreign).to_u8() {
             self.shared.count(Count::ForeignResumed);
         }

@@ -74,6 +74,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
 /// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
 fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
     cx.shared.acquisitions.fetch_add(1, SeqCst);
+    cx.shared.sysmon_alarm.wake_if_deep();
     cx.info.p.store(p.id as i64, Relaxed);
     cx.info.spinning.store(spinning, Relaxed);
     // A new owner starts a new time slice.

@@ -21,6 +21,7 @@ use crate::g::G;
 use crate::global::GlobalQueue;
 use crate::loom::{AtomicBool, AtomicPtr};
 use crate::ring::{self, Local, Steal};
+use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{
@@ -44,14 +45,18 @@ pub(crate) struct P {
     pub(crate) preempt: std::sync::atomic::AtomicBool,
     /// True while the P is in the idle list (thieves skip idle Ps).
     pub(crate) idle: AtomicBool,
+    // The fields below are written by the owner on every spawn or poll;
+    // each has a cache line of its own, away from the fields thieves read
+    // (runnext, the ring's head, idle), so that a thief's look does not
+    // turn every spawn or poll into a cache miss.
     /// Events counted while this P was held, by
     /// [`Count`](crate::sched::Count).
-    pub(crate) counts: [AtomicU64; crate::sched::COUNTS],
+    pub(crate) counts: CachePadded<[AtomicU64; crate::sched::COUNTS]>,
     /// The owned half while its M polls a goroutine (see `hold.rs`).
-    pub(crate) hold: crate::hold::Hold,
+    pub(crate) hold: CachePadded<crate::hold::Hold>,
     /// Polls started with this P (owner-written; sysmon spots a poll that
     /// lasts too long by this not moving).
-    pub(crate) polls: AtomicU64,
+    pub(crate) polls: CachePadded<AtomicU64>,
     /// The id of the M in `gpm::syscall` with this P, or 0.
     pub(crate) syscall_m: AtomicU64,
     /// Syscalls entered with this P (Go's `syscalltick`; owner-written).
@@ -82,9 +87,9 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         schedtick: AtomicU64::new(0),
         preempt: std::sync::atomic::AtomicBool::new(false),
         idle: AtomicBool::new(true),
-        counts: Default::default(),
-        hold: crate::hold::Hold::new(),
-        polls: AtomicU64::new(0),
+        counts: CachePadded::new(Default::default()),
+        hold: CachePadded::new(crate::hold::Hold::new()),
+        polls: CachePadded::new(AtomicU64::new(0)),
         syscall_m: AtomicU64::new(0),
         syscall_tick: AtomicU64::new(0),
     };

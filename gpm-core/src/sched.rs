@@ -339,6 +339,12 @@ impl Shared {
         );
         self.count(Count::Spawned);
         g.schedule();
+        // Go's `newproc` always calls `wakep`: a new G is new work, and the
+        // spawner often goes on running (or blocks its thread, as tokio's
+        // benchmarks do inside `block_on`), so another M should look.
+        // (`schedule` skips it for a G put in an empty runnext; that suits
+        // a wake, where the waker usually parks next.)
+        self.wakep();
         task
     }
 

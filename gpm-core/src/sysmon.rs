@@ -29,9 +29,22 @@ const IDLE_ROUNDS: u32 = 50;
 pub(crate) struct Alarm {
     stop: Mutex<bool>,
     condvar: Condvar,
+    /// Set while sysmon sleeps longer than a millisecond (it backed off
+    /// because every P was idle): the first P to get busy wakes it, so its
+    /// looks at stuck polls start at once (Go's `sysmonwait`).
+    pub(crate) deep: std::sync::atomic::AtomicBool,
 }
 
 impl Alarm {
+    /// Wakes sysmon from a long sleep (a P just got busy).
+    pub(crate) fn wake_if_deep(&self) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.deep.load(Relaxed) && self.deep.swap(false, Relaxed) {
+            let _guard = self.stop.lock().unwrap_or_else(|e| e.into_inner());
+            self.condvar.notify_all();
+        }
+    }
+
     pub(crate) fn stop(&self) {
         *self.stop.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.condvar.notify_all();
@@ -78,7 +91,19 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let mut checkdead = crate::checkdead::CheckDead::default();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
-    while shared.sysmon_alarm.sleep(delay) {
+    loop {
+        let deep = delay > Duration::from_millis(1);
+        shared
+            .sysmon_alarm
+            .deep
+            .store(deep, std::sync::atomic::Ordering::Relaxed);
+        if !shared.sysmon_alarm.sleep(delay) {
+            break;
+        }
+        shared
+            .sysmon_alarm
+            .deep
+            .store(false, std::sync::atomic::Ordering::Relaxed);
         shared.clock.tick();
         let now = Instant::now();
         let mut all_idle = true;
