@@ -60,9 +60,19 @@
 //!   gpm lists a G (for shutdown and `abort`) the first time it waits, since
 //!   until then it is in a run queue or running. Listing every G at spawn
 //!   cost a third of a spawn-heavy benchmark.
-//! - **Wakes from a G always `wakep`**, as Go: skipping it for a G readied
-//!   into an empty runnext halves ping-pong costs but strands the G when the
-//!   current poll then blocks its thread (tokio's benches do exactly that).
+//! - **A wake into an empty runnext does not `wakep`.** Go calls `wakep`
+//!   on every `ready`; in a ping-pong that is a futex wake per message for
+//!   an M that finds nothing to steal. gpm skips it when the readied G went
+//!   into an empty runnext (the readying G usually parks next, and this M
+//!   runs it), and sysmon calls `wakep` when the same poll is still running
+//!   at its next look, so a G readied by a poll that then blocks its thread
+//!   is stolen within a tick or two. A spawn always calls `wakep`, as Go's
+//!   `newproc` does.
+//! - **A thief takes runnext only from a victim stuck in one poll.** Go
+//!   takes it if the same G is there after the 3 µs pause; in a ping-pong
+//!   the same G is back there a few hops later (an ABA), and the thief
+//!   splits a pair that was doing fine on one P. gpm also checks that the
+//!   victim started no poll during the pause.
 //! - **A P is up for grabs during every poll, not only in syscalls.** Go
 //!   preempts a goroutine that runs too long with a signal; a poll cannot
 //!   be interrupted, so gpm does the next best thing: the M parks its P in
