@@ -170,12 +170,25 @@ impl Heap {
 /// One P's timers and their earliest deadline.
 struct Shard {
     heap: Mutex<Heap>,
+    /// Timers armed in this heap; written only under the heap's lock (a
+    /// load and a store, no read-modify-write), read without it.
+    armed: AtomicUsize,
     /// The time at the top of the heap (maybe a cancelled entry's: an early
     /// look is harmless), `NEVER` if empty. Read without the lock.
     earliest: AtomicU64,
 }
 
 impl Shard {
+    /// Under the heap's lock only.
+    fn add_armed(&self, n: usize) {
+        self.armed.store(self.armed.load(Relaxed) + n, SeqCst);
+    }
+
+    /// Under the heap's lock only.
+    fn sub_armed(&self, n: usize) {
+        self.armed.store(self.armed.load(Relaxed) - n, SeqCst);
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Heap> {
         self.heap.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -190,8 +203,6 @@ struct Sleeper {
 /// Every timer of a runtime.
 pub(crate) struct Timers {
     shards: Box<[CachePadded<Shard>]>,
-    /// Timers armed (added and not yet fired or cancelled).
-    armed: AtomicUsize,
     /// The sleeper's deadline, `NEVER` if no M sleeps for timers.
     sleeper_until: AtomicU64,
     sleeper: Mutex<Sleeper>,
@@ -206,11 +217,11 @@ impl Timers {
                 .map(|_| {
                     CachePadded::new(Shard {
                         heap: Mutex::new(Heap::default()),
+                        armed: AtomicUsize::new(0),
                         earliest: AtomicU64::new(NEVER),
                     })
                 })
                 .collect(),
-            armed: AtomicUsize::new(0),
             sleeper_until: AtomicU64::new(NEVER),
             sleeper: Mutex::new(Sleeper::default()),
             start,
@@ -234,7 +245,7 @@ impl Timers {
 
     /// Timers added and not yet fired or cancelled.
     pub(crate) fn armed(&self) -> usize {
-        self.armed.load(SeqCst)
+        self.shards.iter().map(|s| s.armed.load(SeqCst)).sum()
     }
 
     /// Adds a timer due at `deadline`, waking `waker` then, to the heap of
@@ -243,9 +254,9 @@ impl Timers {
         let when = self.to_nanos(deadline);
         let shard_index = p.unwrap_or(0) % self.shards.len();
         let shard = &self.shards[shard_index];
-        self.armed.fetch_add(1, SeqCst);
         let key = {
             let mut heap = shard.lock();
+            shard.add_armed(1);
             let index = match heap.free.pop() {
                 Some(i) => i,
                 None => {
@@ -300,6 +311,7 @@ impl Timers {
                 return false;
             }
             let waker = heap.free_slot(key.index);
+            shard.sub_armed(1);
             heap.stale += 1;
             if heap.stale == heap.len() {
                 // Nothing armed is left: drop the lot (no rebuild).
@@ -313,7 +325,6 @@ impl Timers {
             }
             waker
         };
-        self.armed.fetch_sub(1, SeqCst);
         // The waker (which keeps a goroutine's task alive) is dropped
         // outside the lock.
         drop(waker);
@@ -350,7 +361,7 @@ impl Timers {
             let mut heap = shard.lock();
             while let Some(slot) = heap.pop_due(now) {
                 if Heap::is_live(&heap.slab, &slot) {
-                    self.armed.fetch_sub(1, SeqCst);
+                    shard.sub_armed(1);
                     wakers.extend(heap.free_slot(slot.index));
                 } else {
                     heap.stale = heap.stale.saturating_sub(1);
@@ -367,7 +378,7 @@ impl Timers {
 
     /// Fires due timers if any may be due (cheap when none is pending).
     pub(crate) fn check(&self) -> usize {
-        if self.armed.load(Relaxed) == 0 {
+        if self.shards.iter().all(|s| s.armed.load(Relaxed) == 0) {
             return 0;
         }
         let now = self.now();
@@ -431,9 +442,10 @@ impl Timers {
                 let live: Vec<u32> = (0..heap.slab.len() as u32)
                     .filter(|&i| heap.slab[i as usize].waker.is_some())
                     .collect();
-                live.into_iter().filter_map(|i| heap.free_slot(i)).collect()
+                let wakers: Vec<Waker> = live.into_iter().filter_map(|i| heap.free_slot(i)).collect();
+                shard.sub_armed(wakers.len());
+                wakers
             };
-            self.armed.fetch_sub(wakers.len(), SeqCst);
             drop(wakers);
         }
     }
