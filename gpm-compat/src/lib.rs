@@ -1,16 +1,64 @@
 //! # gpm-compat
 //!
-//! Adapters that let the wider futures ecosystem run on gpm's scheduler:
+//! Adapters that let the wider futures ecosystem run on gpm's scheduler.
 //!
-//! - `futures::task::Spawn` for gpm's runtime handle, and criterion's
-//!   `AsyncExecutor` so benchmarks can use `to_async`;
-//! - hyper 1.x glue: an `Executor`, a `Timer`, and `hyper::rt::Read` / `Write`
-//!   for gpm's network streams;
-//! - tokio interop: running tokio-dependent futures inside a goroutine.
+//! ```
+//! use futures::task::SpawnExt;
+//! use gpm_compat::GpmSpawner;
 //!
-//! This crate is a placeholder in gpm 0.1: the adapters arrive together with
-//! gpm's netpoller and timers (see the project's issue on networking and
-//! compatibility). It already depends on `gpm-core` so that the workspace
-//! layout is final.
+//! let rt = gpm::runtime::Runtime::new()?;
+//! let spawner = GpmSpawner::new(rt.handle().clone());
+//! let (tx, rx) = futures::channel::oneshot::channel();
+//! // Any code written against `futures::task::Spawn` now starts goroutines.
+//! spawner.spawn(async move { tx.send(6 * 7).unwrap() }).unwrap();
+//! assert_eq!(rt.block_on(rx), Ok(42));
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## What is here
+//!
+//! - [`GpmSpawner`]: `futures::task::Spawn` for a gpm runtime handle, so
+//!   libraries that take a `Spawn` (or use `SpawnExt`) start goroutines.
+//! - [`GpmExecutor`]: a handle to a gpm runtime that is both criterion's
+//!   `AsyncExecutor` (feature `criterion`: `b.to_async(GpmExecutor::new(&rt))`)
+//!   and hyper's `rt::Executor` (feature `hyper`: what HTTP/2 uses to start
+//!   its per-stream tasks).
+//! - `GpmTimer` and `GpmSleep` (feature `hyper`): hyper 1.x's `rt::Timer` and
+//!   `rt::Sleep` on gpm's timers, for hyper's header-read timeouts, keep-alive
+//!   pings and the like.
+//!
+//! ## What waits for gpm's netpoller
+//!
+//! gpm has no network streams yet, so these are not here:
+//!
+//! - the IO adapter implementing `hyper::rt::Read` / `Write` for gpm's TCP and
+//!   Unix streams, and the HTTP/1 and HTTP/2 server examples that need it;
+//! - tokio interop (running a future that uses `tokio::net` or `tokio::time`
+//!   inside a goroutine) and the adapters between tokio's and futures' IO
+//!   traits;
+//! - the tests that show `async-io` based crates running inside goroutines.
+//!
+//! Until then hyper can run on gpm over an IO type of your own (anything that
+//! implements `hyper::rt::Read` / `Write`), using [`GpmExecutor`] and
+//! `GpmTimer` from this crate.
+//!
+//! ## Features
+//!
+//! | feature     | adds                                              |
+//! |-------------|---------------------------------------------------|
+//! | `criterion` | `criterion::async_executor::AsyncExecutor` for [`GpmExecutor`] |
+//! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep` |
 
 #![forbid(unsafe_code)]
+
+#[cfg(feature = "criterion")]
+mod criterion;
+mod executor;
+#[cfg(feature = "hyper")]
+mod hyper;
+mod spawn;
+
+pub use executor::GpmExecutor;
+#[cfg(feature = "hyper")]
+pub use hyper::{GpmSleep, GpmTimer};
+pub use spawn::GpmSpawner;
