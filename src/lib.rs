@@ -43,7 +43,7 @@
 pub use gpm_core::chan as channel;
 pub use gpm_core::chan::{chan, Chan};
 pub use gpm_core::{
-    context, coop, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow,
+    context, coop, net, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow,
 };
 pub use gpm_macros::{main, select, test};
 

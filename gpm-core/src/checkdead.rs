@@ -7,7 +7,8 @@
 //! - a `block_on` main goroutine in progress, waiting on a gpm primitive;
 //! - every P idle, no M spinning, and every run queue empty;
 //! - no P acquired in between (so no goroutine ran in between);
-//! - no timer armed, no blocking job or syscall in flight;
+//! - no timer armed, no blocking job or syscall in flight, no goroutine
+//!   waiting for a socket (the peer may be another process);
 //! - no goroutine waiting on a future gpm did not write (its waker may be
 //!   called from anywhere);
 //! - no thread in the process but the runtime's own (a plain thread may
@@ -64,7 +65,9 @@ fn all_asleep(shared: &Shared) -> bool {
     if !shared.global.is_empty() || shared.ps.iter().any(|p| p.has_work()) {
         return false;
     }
-    if shared.timers.armed() != 0 || shared.foreign_waits() != 0 || shared.blocking_in_flight() != 0 {
+    if shared.timers.armed() != 0 || shared.foreign_waits() != 0 || shared.blocking_in_flight() != 0
+        || shared.netpoll.waiting() != 0
+    {
         return false;
     }
     let mains = shared.main_gs.lock().unwrap_or_else(|e| e.into_inner());

@@ -184,6 +184,16 @@ fn find_runnable(cx: &MContext) -> Found {
             if let Some(g) = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring) {
                 return Found::G(g, false);
             }
+        }
+        // Go's non-blocking `netpoll(0)` before stealing, with the P's
+        // borrow released: the goroutines it readies go to this P.
+        let netpoll = &shared.netpoll;
+        if netpoll.waiting() > 0 && !netpoll.is_blocked() && netpoll.poll(Some(Duration::ZERO)) > 0 {
+            continue 'top;
+        }
+        {
+            let mut slot = cx.p.borrow_mut();
+            let p = slot.as_mut().expect("find_runnable without a P");
             if cx.spinning.get() || shared.idle.may_spin(procs) {
                 if !cx.spinning.replace(true) {
                     shared.idle.become_spinning();
@@ -305,7 +315,21 @@ fn park(cx: &MContext) -> Wakeup {
     cx.info.p.store(-1, Relaxed);
     cx.info.spinning.store(false, Relaxed);
     cx.info.blocked.store(true, Relaxed);
-    let woke = cx.parker.park_until(deadline);
+    let netpoll = &cx.shared.netpoll;
+    let woke = if netpoll.registered() > 0 && netpoll.try_block() {
+        // The poller M (Go's M blocked in `netpoll(delay)`): sleeps in the
+        // poller until the earliest timer; every wakeup of its parker also
+        // notifies the poller. Goroutines readied by I/O go to the global
+        // queue (no P here), with `wakep`.
+        let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let woke = cx.parker.park_with(&cx.shared.netpoll_hook, || {
+            netpoll.poll(timeout);
+        });
+        netpoll.unblock();
+        woke
+    } else {
+        cx.parker.park_until(deadline)
+    };
     cx.info.blocked.store(false, Relaxed);
     if deadline.is_some() {
         timers.resign(&cx.parker);

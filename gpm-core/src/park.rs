@@ -18,11 +18,32 @@ pub(crate) enum Wakeup {
     Shutdown,
 }
 
+/// Wakes an M that sleeps somewhere else than on the condvar (the poller).
+pub(crate) type Hook = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 #[derive(Default)]
 struct State {
     handoff: Option<(PLocal, bool)>,
     notified: bool,
     shutdown: bool,
+    /// Set while the M sleeps in [`Parker::park_with`]: called by every
+    /// wakeup, after the condvar's notification.
+    hook: Option<Hook>,
+}
+
+impl State {
+    fn wakeup(&mut self) -> Option<Wakeup> {
+        if let Some((p, spinning)) = self.handoff.take() {
+            return Some(Wakeup::Handoff(p, spinning));
+        }
+        if self.shutdown {
+            return Some(Wakeup::Shutdown);
+        }
+        if std::mem::take(&mut self.notified) {
+            return Some(Wakeup::Notified);
+        }
+        None
+    }
 }
 
 /// One M's parking spot.
@@ -46,24 +67,36 @@ impl Parker {
         let mut state = self.lock();
         assert!(state.handoff.is_none(), "an M was handed two Ps");
         state.handoff = Some((p, spinning));
+        let hook = state.hook.clone();
         drop(state);
         self.condvar.notify_one();
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 
     /// Wakes the M without a P.
     pub(crate) fn notify(&self) {
         let mut state = self.lock();
         state.notified = true;
+        let hook = state.hook.clone();
         drop(state);
         self.condvar.notify_one();
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 
     /// Tells the M to exit.
     pub(crate) fn shutdown(&self) {
         let mut state = self.lock();
         state.shutdown = true;
+        let hook = state.hook.clone();
         drop(state);
         self.condvar.notify_one();
+        if let Some(hook) = hook {
+            hook();
+        }
     }
 
     /// Takes a P handed over but not yet picked up (an M that is going away).
@@ -78,19 +111,33 @@ impl Parker {
             .expect("a park without a deadline cannot time out")
     }
 
+    /// Sleeps in `wait` (the poller) instead of on the condvar: returns a
+    /// wakeup that was pending before or came during `wait`, or `None` if
+    /// `wait` returned for its own reasons (a timeout, I/O). Every wakeup
+    /// during `wait` calls `hook`, which must make `wait` return; a wakeup
+    /// that comes before `wait` starts must make it return at once too (a
+    /// poller's `notify` does both).
+    pub(crate) fn park_with(&self, hook: &Hook, wait: impl FnOnce()) -> Option<Wakeup> {
+        {
+            let mut state = self.lock();
+            if let Some(wakeup) = state.wakeup() {
+                return Some(wakeup);
+            }
+            state.hook = Some(hook.clone());
+        }
+        wait();
+        let mut state = self.lock();
+        state.hook = None;
+        state.wakeup()
+    }
+
     /// Like [`park`](Parker::park), but returns `None` once `deadline` has
     /// passed (an M sleeping until the next timer).
     pub(crate) fn park_until(&self, deadline: Option<std::time::Instant>) -> Option<Wakeup> {
         let mut state = self.lock();
         loop {
-            if let Some((p, spinning)) = state.handoff.take() {
-                return Some(Wakeup::Handoff(p, spinning));
-            }
-            if state.shutdown {
-                return Some(Wakeup::Shutdown);
-            }
-            if std::mem::take(&mut state.notified) {
-                return Some(Wakeup::Notified);
+            if let Some(wakeup) = state.wakeup() {
+                return Some(wakeup);
             }
             state = match deadline {
                 None => self.condvar.wait(state).unwrap_or_else(|e| e.into_inner()),

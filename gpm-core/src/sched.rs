@@ -113,6 +113,10 @@ pub(crate) struct Shared {
     pub(crate) clock: crate::clock::Clock,
     /// Every timer (a heap per P).
     pub(crate) timers: crate::timers::Timers,
+    /// The netpoller.
+    pub(crate) netpoll: Arc<crate::netpoll::Netpoll>,
+    /// Notifies the netpoller: the hook of a parker whose M sleeps in it.
+    pub(crate) netpoll_hook: crate::park::Hook,
     /// Times an M acquired a P (deadlock detection: nothing ran meanwhile).
     pub(crate) acquisitions: AtomicU64,
     /// Every M alive (schedtrace's detail lines).
@@ -153,6 +157,11 @@ impl Shared {
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
         let clock = crate::clock::Clock::new();
         let timers = crate::timers::Timers::new(procs, clock.start());
+        let netpoll = Arc::new(crate::netpoll::Netpoll::new(clock.start()));
+        let netpoll_hook: crate::park::Hook = {
+            let netpoll = netpoll.clone();
+            Arc::new(move || netpoll.notify())
+        };
         let blocking = crate::blocking::Pool::new(&config);
         let tracer = crate::trace::Tracer::new(config.debug);
         Arc::new_cyclic(|me| Shared {
@@ -171,6 +180,8 @@ impl Shared {
             counts_outside: Default::default(),
             clock,
             timers,
+            netpoll,
+            netpoll_hook,
             acquisitions: AtomicU64::new(0),
             retaken: AtomicUsize::new(0),
             exit_with_main: AtomicBool::new(false),

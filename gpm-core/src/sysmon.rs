@@ -75,6 +75,9 @@ struct Seen {
 }
 
 /// sysmon's loop; returns when the runtime shuts down.
+/// sysmon polls the network when nobody has for this long (Go's 10 ms).
+const NETPOLL_INTERVAL: Duration = Duration::from_millis(10);
+
 pub(crate) fn run(shared: Arc<Shared>) {
     let start = Instant::now();
     let mut seen = vec![
@@ -127,6 +130,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
         let timers = &shared.timers;
         if timers.armed() > 0 && timers.any_due(timers.now().saturating_sub(1_000_000)) {
             shared.wakep();
+        }
+        // Nobody polled the network for 10 ms (every M busy): poll here;
+        // the goroutines readied go to the global queue, with `wakep`.
+        let netpoll = &shared.netpoll;
+        if netpoll.waiting() > 0 && netpoll.since_last_poll() >= NETPOLL_INTERVAL {
+            netpoll.poll(Some(Duration::ZERO));
         }
         shared.tracer.look(&shared);
         if all_idle {
