@@ -65,7 +65,9 @@ fn all_asleep(shared: &Shared) -> bool {
     if !shared.global.is_empty() || shared.ps.iter().any(|p| p.has_work()) {
         return false;
     }
-    if shared.timers.armed() != 0 || shared.foreign_waits() != 0 || shared.blocking_in_flight() != 0
+    if shared.timers.armed() != 0
+        || shared.foreign_waits() != 0
+        || shared.blocking_in_flight() != 0
         || shared.netpoll.waiting() != 0
     {
         return false;

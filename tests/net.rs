@@ -1,0 +1,199 @@
+//! Networking on the netpoller: TCP over loopback on 1, 2 and 4 Ps.
+//!
+//! Deadlines only turn hangs into failures; synchronisation is by the
+//! bytes themselves, or by `gpm::runtime::dump()` showing a goroutine in
+//! `[IO wait]`.
+
+use futures::{AsyncReadExt, AsyncWriteExt};
+use gpm::net::{TcpListener, TcpStream};
+use gpm::runtime::Runtime;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+macro_rules! suite {
+    ($($name:ident: $procs:expr,)*) => {$(
+        mod $name {
+            fn rt() -> gpm::runtime::Runtime {
+                gpm::runtime::Builder::new().procs($procs).build().unwrap()
+            }
+            #[test] fn echo_many_connections() { super::watchdog(|| super::echo_many_connections(rt())) }
+            #[test] fn reset_and_vanished_peers_give_errors() { super::watchdog(|| super::reset_and_vanished_peers_give_errors(rt())) }
+            #[test] fn blocked_read_shows_io_wait() { super::watchdog(|| super::blocked_read_shows_io_wait(rt())) }
+        }
+    )*};
+}
+
+suite! {
+    procs_1: 1,
+    procs_2: 2,
+    procs_4: 4,
+}
+
+/// How long any test may take before it fails (only hangs reach it).
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `f` on a thread; fails if it does not finish within `DEADLINE`.
+fn watchdog(f: impl FnOnce() + Send + 'static) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        f();
+        let _ = tx.send(());
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok(()) => t.join().unwrap(),
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            if let Err(e) = t.join() {
+                std::panic::resume_unwind(e)
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {DEADLINE:?}"),
+    }
+}
+
+/// Bytes of connection `i`, position `j`: every connection's differ.
+fn pattern(i: usize, len: usize) -> Vec<u8> {
+    (0..len)
+        .map(|j| (j.wrapping_mul(31) ^ i.wrapping_mul(7)) as u8)
+        .collect()
+}
+
+/// Echoes until EOF, then closes its write half.
+async fn echo(stream: TcpStream) -> io::Result<u64> {
+    let stream = Arc::new(stream);
+    let (mut reader, mut writer) = (&*stream, &*stream);
+    let n = futures::io::copy(&mut reader, &mut writer).await?;
+    writer.close().await?;
+    Ok(n)
+}
+
+fn echo_many_connections(rt: Runtime) {
+    const CONNS: usize = 8;
+    // Bigger than the socket buffers: reads and writes both hit WouldBlock.
+    const LEN: usize = 512 * 1024;
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = gpm::spawn(async move {
+            let mut echoes = Vec::new();
+            for _ in 0..CONNS {
+                let (stream, peer) = listener.accept().await.unwrap();
+                assert_eq!(stream.peer_addr().unwrap(), peer);
+                echoes.push(gpm::spawn(echo(stream)));
+            }
+            let mut total = 0;
+            for e in echoes {
+                total += e.await.unwrap().unwrap();
+            }
+            total
+        });
+        let clients: Vec<_> = (0..CONNS)
+            .map(|i| {
+                gpm::spawn(async move {
+                    let stream = Arc::new(TcpStream::connect(addr).await.unwrap());
+                    stream.set_nodelay(true).unwrap();
+                    let data = pattern(i, LEN);
+                    let w = stream.clone();
+                    let expected = data.clone();
+                    let writer = gpm::spawn(async move {
+                        let mut w = &*w;
+                        w.write_all(&data).await.unwrap();
+                        w.close().await.unwrap();
+                    });
+                    let mut got = Vec::with_capacity(LEN);
+                    (&*stream).read_to_end(&mut got).await.unwrap();
+                    writer.await.unwrap();
+                    assert!(got == expected, "connection {i}: echoed bytes differ");
+                })
+            })
+            .collect();
+        for c in clients {
+            c.await.unwrap();
+        }
+        assert_eq!(server.await.unwrap(), (CONNS * LEN) as u64);
+    });
+}
+
+fn reset_and_vanished_peers_give_errors(rt: Runtime) {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+
+        // A peer that closes with unread data resets the connection.
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        client.write_all(b"ab").await.unwrap();
+        let mut one = [0; 1];
+        server_side.read_exact(&mut one).await.unwrap();
+        drop(server_side); // "b" is unread: RST
+        let mut buf = [0; 16];
+        let read = client.read(&mut buf).await;
+        assert!(
+            matches!(&read, Ok(0)) || read.is_err(),
+            "read after a reset gave {read:?}"
+        );
+        let mut write_failed = false;
+        for _ in 0..1000 {
+            if client.write_all(&[0; 1024]).await.is_err() {
+                write_failed = true;
+                break;
+            }
+        }
+        assert!(write_failed, "writes to a reset connection kept succeeding");
+
+        // A peer that vanishes mid-read: the reader sees EOF.
+        let client = TcpStream::connect(addr).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        let reader = gpm::spawn(async move {
+            let mut buf = Vec::new();
+            server_side.read_to_end(&mut buf).await.map(|_| buf)
+        });
+        drop(client);
+        let got = reader.await.unwrap();
+        assert!(matches!(&got, Ok(b) if b.is_empty()) || got.is_err(), "{got:?}");
+
+        // Connecting to a closed port is an error, not a panic.
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        assert!(TcpStream::connect(closed).await.is_err());
+
+        // The runtime still works.
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (server_side, _) = listener.accept().await.unwrap();
+        let echoer = gpm::spawn(echo(server_side));
+        client.write_all(b"still alive").await.unwrap();
+        client.close().await.unwrap();
+        let mut text = String::new();
+        client.read_to_string(&mut text).await.unwrap();
+        assert_eq!(text, "still alive");
+        assert_eq!(echoer.await.unwrap().unwrap(), 11);
+    });
+}
+
+fn blocked_read_shows_io_wait(rt: Runtime) {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut client = TcpStream::connect(addr).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        let reader = gpm::spawn(async move {
+            let mut buf = [0; 4];
+            server_side.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        let needle = "[IO wait]:\ncreated at";
+        let deadline = Instant::now() + DEADLINE;
+        while !gpm::runtime::dump().contains(needle) {
+            assert!(
+                Instant::now() < deadline,
+                "no goroutine in [IO wait]:\n{}",
+                gpm::runtime::dump()
+            );
+            gpm::yield_now().await;
+        }
+        client.write_all(b"ping").await.unwrap();
+        assert_eq!(&reader.await.unwrap(), b"ping");
+    });
+}
