@@ -62,7 +62,9 @@ fn case(name: &str) {
             // The peer could be another process: a goroutine waiting for a
             // socket is possible progress.
             let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let _client = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+            let _client = gpm::net::TcpStream::connect(listener.local_addr().unwrap())
+                .await
+                .unwrap();
             let (mut server_side, _) = listener.accept().await.unwrap();
             let reader = gpm::spawn(async move {
                 let mut buf = [0; 1];
@@ -137,7 +139,14 @@ fn main() {
         case(&name);
         return;
     }
-    let silent = ["foreign_main", "foreign_goroutine", "plain_thread", "timer", "disabled", "socket_read"];
+    let silent = [
+        "foreign_main",
+        "foreign_goroutine",
+        "plain_thread",
+        "timer",
+        "disabled",
+        "socket_read",
+    ];
     let loud = ["chan_1", "chan_2", "chan_4", "select_no_cases", "waitgroup"];
     let finish_ok = ["chan_sent_from_a_thread", "chan_closed_by_timer"];
     let children: Vec<_> = silent

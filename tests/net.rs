@@ -20,6 +20,8 @@ macro_rules! suite {
             #[test] fn echo_many_connections() { super::watchdog(|| super::echo_many_connections(rt())) }
             #[test] fn reset_and_vanished_peers_give_errors() { super::watchdog(|| super::reset_and_vanished_peers_give_errors(rt())) }
             #[test] fn blocked_read_shows_io_wait() { super::watchdog(|| super::blocked_read_shows_io_wait(rt())) }
+            #[test] fn timers_fire_while_an_m_waits_in_the_poller() { super::watchdog(|| super::timers_fire_while_an_m_waits_in_the_poller(rt())) }
+            #[test] fn io_readiness_reaches_busy_ps() { super::watchdog(|| super::io_readiness_reaches_busy_ps(rt())) }
         }
     )*};
 }
@@ -195,5 +197,82 @@ fn blocked_read_shows_io_wait(rt: Runtime) {
         }
         client.write_all(b"ping").await.unwrap();
         assert_eq!(&reader.await.unwrap(), b"ping");
+    });
+}
+
+/// Waits until `n` goroutines are listed in `[IO wait]`.
+async fn in_io_wait(n: usize) {
+    let needle = "[IO wait]:\ncreated at";
+    let deadline = Instant::now() + DEADLINE;
+    while gpm::runtime::dump().matches(needle).count() < n {
+        assert!(
+            Instant::now() < deadline,
+            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
+            gpm::runtime::dump()
+        );
+        gpm::yield_now().await;
+    }
+}
+
+fn timers_fire_while_an_m_waits_in_the_poller(rt: Runtime) {
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        let reader = gpm::spawn(async move {
+            let mut buf = [0; 3];
+            server_side.read_exact(&mut buf).await.unwrap();
+            buf
+        });
+        in_io_wait(1).await;
+        // Every M is idle but for the sleeps: one waits in the poller, with
+        // the earliest timer as its timeout.
+        for _ in 0..5 {
+            let start = Instant::now();
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            assert!(start.elapsed() >= Duration::from_millis(20));
+        }
+        client.write_all(b"end").await.unwrap();
+        assert_eq!(&reader.await.unwrap(), b"end");
+    });
+}
+
+fn io_readiness_reaches_busy_ps(rt: Runtime) {
+    rt.block_on(async {
+        let procs = gpm::runtime::Handle::current().procs();
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut client = TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+        let (mut server_side, _) = listener.accept().await.unwrap();
+        let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let d = done.clone();
+        let reader = gpm::spawn(async move {
+            let mut buf = [0; 2];
+            server_side.read_exact(&mut buf).await.unwrap();
+            d.store(true, std::sync::atomic::Ordering::SeqCst);
+        });
+        in_io_wait(1).await;
+        // Every P busy: goroutines that always have work (they yield).
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let spinners: Vec<_> = (0..procs)
+            .map(|_| {
+                let stop = stop.clone();
+                gpm::spawn(async move {
+                    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                        gpm::yield_now().await;
+                    }
+                })
+            })
+            .collect();
+        client.write_all(b"go").await.unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        while !done.load(std::sync::atomic::Ordering::SeqCst) {
+            assert!(Instant::now() < deadline, "the reader was never woken");
+            gpm::yield_now().await;
+        }
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        for s in spinners {
+            s.await.unwrap();
+        }
+        reader.await.unwrap();
     });
 }
