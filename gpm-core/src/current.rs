@@ -44,6 +44,9 @@ pub(crate) struct MContext {
     /// Its P's sudog cache while it polls a goroutine (swapped with the
     /// P's around each poll; empty otherwise).
     pub(crate) sudogs: RefCell<crate::chan::SudogCache>,
+    /// True while `spawn` schedules a new G: `schedule` then calls `wakep`
+    /// even for a G put in an empty runnext (Go's `newproc`).
+    pub(crate) spawning: Cell<bool>,
     /// What schedtrace shows of this M (listed in `Shared::ms`).
     pub(crate) info: Arc<crate::trace::MInfo>,
     /// Where this M sleeps.
@@ -80,6 +83,7 @@ impl MContext {
             info,
             p: RefCell::new(None),
             polling: Cell::new(None),
+            spawning: Cell::new(false),
             sudogs: RefCell::new(crate::chan::SudogCache::default()),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),

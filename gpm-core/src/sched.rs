@@ -349,13 +349,16 @@ impl Shared {
             async_task::WithInfo(schedule),
         );
         self.count(Count::Spawned);
-        g.schedule();
         // Go's `newproc` always calls `wakep`: a new G is new work, and the
         // spawner often goes on running (or blocks its thread, as tokio's
         // benchmarks do inside `block_on`), so another M should look.
-        // (`schedule` skips it for a G put in an empty runnext; that suits
-        // a wake, where the waker usually parks next.)
-        self.wakep();
+        // `schedule` calls it once, even for a G put in an empty runnext
+        // (which it skips for a wake, where the waker usually parks next).
+        let previous = current::with_current(|cx| cx.map(|cx| cx.spawning.replace(true)));
+        g.schedule();
+        if let Some(previous) = previous {
+            current::with_current(|cx| cx.map(|cx| cx.spawning.set(previous)));
+        }
         task
     }
 
@@ -593,7 +596,7 @@ fn schedule(g: G, info: ScheduleInfo) {
         // message in a ping-pong, and the woken M finds nothing to steal.
         // If the poll does not return soon (it blocks its thread), sysmon
         // calls `wakep` within a tick or two, and that M steals runnext.
-        if put != Some(Put::RunNext) {
+        if put != Some(Put::RunNext) || cx.spawning.get() {
             shared.wakep();
         }
         None
