@@ -51,6 +51,13 @@ impl GlobalQueue {
         self.len.store(q.len(), Relaxed);
     }
 
+    /// Appends `gs` in order, under one lock.
+    pub(crate) fn push_all(&self, gs: impl IntoIterator<Item = G>) {
+        let mut q = self.lock();
+        q.extend(gs);
+        self.len.store(q.len(), Relaxed);
+    }
+
     /// Appends `yielded` (a P's Gs that called `yield_now`, in order), then
     /// takes one G from the head: the every-61-ticks check.
     pub(crate) fn pop_after(&self, yielded: &mut Vec<G>) -> Option<G> {

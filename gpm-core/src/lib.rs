@@ -18,7 +18,7 @@
 //! | `sysmon.rs` | `sysmon`, `retake` | flags Ps running one time slice too long; retakes Ps from stuck polls and syscalls; runs checkdead and schedtrace |
 //! | `syscall.rs` | `entersyscall`, `exitsyscall` | `gpm::syscall`: a blocking call inline, with the P up for grabs |
 //! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
-//! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on the `polling` crate; the poller M, the non-blocking polls |
+//! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on `mio` (edge-triggered); the poller M, the non-blocking polls |
 //! | [`net`] | `net` | `TcpListener`, `TcpStream` |
 //! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
 //! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |

@@ -320,10 +320,10 @@ fn park(cx: &MContext) -> Wakeup {
         // The poller M (Go's M blocked in `netpoll(delay)`): sleeps in the
         // poller until the earliest timer; every wakeup of its parker also
         // notifies the poller. Goroutines readied by I/O go to the global
-        // queue (no P here), with `wakep`.
+        // queue as one batch (no P here), and Ms start for them.
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
         let woke = cx.parker.park_with(&cx.shared.netpoll_hook, || {
-            netpoll.poll(timeout);
+            cx.shared.poll_network(timeout);
         });
         netpoll.unblock();
         woke

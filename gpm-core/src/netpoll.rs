@@ -1,24 +1,33 @@
-//! The netpoller (Go's `netpoll`, `pollDesc`): readiness of sockets, on the
-//! `polling` crate.
+//! The netpoller (Go's `netpoll`, `pollDesc`): readiness of sockets, on
+//! `mio` (epoll, kqueue).
 //!
 //! # How it works
 //! - Each registered socket gets a [`PollDesc`] (a slot of a slab, named by
 //!   its key): for each direction a waker slot and a `ready` flag.
-//! - Interest is oneshot: a leaf future whose syscall returned `WouldBlock`
-//!   stores its waker and (re-)arms the interest for its direction; an event
-//!   disarms it, sets `ready` and takes the waker. `epoll_ctl(MOD)` looks at
-//!   the socket's state when it arms, so data that came between the failed
-//!   syscall and the arming is not missed.
+//! - Interest is edge-triggered, as in Go: a socket is registered once for
+//!   both directions, and an operation that returned `WouldBlock` only
+//!   stores its waker; no system call arms anything. An edge takes the
+//!   direction's waker, or, with nobody waiting, sets its `ready` flag. A
+//!   waiter that finds `ready` set (an edge came between its failed syscall
+//!   and the desc's lock) retries at once instead of sleeping.
 //! - [`Netpoll::poll`] waits for events (or not, with a zero timeout) and
 //!   calls the wakers outside every lock. Who polls (Go's rules): an M in
 //!   `find_runnable` before it steals (zero timeout), the M that goes to
 //!   sleep (the timer sleeper becomes the poller: it blocks in the poller
 //!   until the earliest timer; every way of waking it also calls
 //!   [`Netpoll::notify`]), and sysmon when nobody polled for 10 ms.
-//! - The `Poller` (an epoll fd and an eventfd) is created on the first
+//! - A poll is one `epoll_wait` (mio's wakeup eventfd is edge-triggered
+//!   too). The `polling` crate was measured first: its epoll backend spends
+//!   five system calls on every wait (a timerfd and two re-arms), which an
+//!   echo server pays on every round trip. The price of mio is the timeout's
+//!   resolution: a millisecond, as in Go, so a timer under 1 ms that the
+//!   poller M sleeps for can fire late by up to 1 ms (without sockets the
+//!   sleeper waits on a condvar, to the nanosecond).
+//! - The poller (an epoll fd and an eventfd) is created on the first
 //!   registration: a runtime that never touches the network has none.
 
 use std::io;
+use std::os::fd::RawFd;
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
     Ordering::{Relaxed, SeqCst},
@@ -27,12 +36,15 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
 use std::time::{Duration, Instant};
 
+/// The token of mio's wakeup eventfd (slab keys never get this high).
+const WAKER: mio::Token = mio::Token(usize::MAX);
+
 /// One direction of a [`PollDesc`].
 #[derive(Default)]
 struct Half {
     /// The goroutine waiting for this direction, if any.
     waker: Option<Waker>,
-    /// An event came since the last waiter registered.
+    /// An edge came while nobody waited.
     ready: bool,
 }
 
@@ -40,7 +52,7 @@ struct Half {
 struct DescState {
     read: Half,
     write: Half,
-    /// Deregistered: no more arming.
+    /// Deregistered: no more waiting.
     closed: bool,
 }
 
@@ -70,10 +82,6 @@ impl DescState {
             Direction::Write => &mut self.write,
         }
     }
-
-    fn interest(&self, key: usize) -> polling::Event {
-        polling::Event::new(key, self.read.waker.is_some(), self.write.waker.is_some())
-    }
 }
 
 #[derive(Default)]
@@ -82,9 +90,17 @@ struct Slab {
     free: Vec<usize>,
 }
 
+/// The OS poller: the registry is shared, the poll itself is one thread's
+/// at a time.
+struct Poller {
+    registry: mio::Registry,
+    waker: mio::Waker,
+    poll: Mutex<(mio::Poll, mio::Events)>,
+}
+
 /// A runtime's netpoller.
 pub(crate) struct Netpoll {
-    poller: OnceLock<polling::Poller>,
+    poller: OnceLock<Poller>,
     slab: Mutex<Slab>,
     /// Sources registered.
     registered: AtomicUsize,
@@ -95,7 +111,6 @@ pub(crate) struct Netpoll {
     blocked: AtomicBool,
     /// When the poller was last polled, nanoseconds since `start`.
     last_poll: AtomicU64,
-    events: Mutex<polling::Events>,
     start: Instant,
 }
 
@@ -108,16 +123,24 @@ impl Netpoll {
             waiting: AtomicUsize::new(0),
             blocked: AtomicBool::new(false),
             last_poll: AtomicU64::new(0),
-            events: Mutex::new(polling::Events::new()),
             start,
         }
     }
 
-    fn poller(&self) -> io::Result<&polling::Poller> {
+    fn poller(&self) -> io::Result<&Poller> {
         if let Some(p) = self.poller.get() {
             return Ok(p);
         }
-        let p = polling::Poller::new()?;
+        let poll = mio::Poll::new()?;
+        let registry = poll.registry().try_clone()?;
+        let waker = mio::Waker::new(&registry, WAKER)?;
+        let p = Poller {
+            registry,
+            waker,
+            poll: Mutex::new((poll, mio::Events::with_capacity(1024))),
+        };
+        // A racing first registration may have won: its poller is kept,
+        // this one is dropped unused.
         Ok(self.poller.get_or_init(|| p))
     }
 
@@ -148,12 +171,10 @@ impl Netpoll {
         Duration::from_nanos(self.now().saturating_sub(self.last_poll.load(Relaxed)))
     }
 
-    /// Registers `source` (no interest yet).
-    ///
-    /// # Safety
-    /// `source` must be [`deregister`](Netpoll::deregister)ed before it is
-    /// closed (polling's `Poller::add` contract).
-    pub(crate) unsafe fn register(&self, source: impl polling::AsRawSource) -> io::Result<Arc<PollDesc>> {
+    /// Registers the socket `fd` for edges in both directions. It must be
+    /// [`deregister`](Netpoll::deregister)ed before it is closed (or the
+    /// kernel could report a reused fd under its key).
+    pub(crate) fn register(&self, fd: RawFd) -> io::Result<Arc<PollDesc>> {
         let poller = self.poller()?;
         let desc = {
             let mut slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
@@ -171,8 +192,11 @@ impl Netpoll {
             slab.descs[key] = Some(desc.clone());
             desc
         };
-        // SAFETY: the caller deregisters `source` before closing it.
-        if let Err(e) = unsafe { poller.add(source, polling::Event::none(desc.key)) } {
+        let interest = mio::Interest::READABLE | mio::Interest::WRITABLE;
+        if let Err(e) = poller
+            .registry
+            .register(&mut mio::unix::SourceFd(&fd), mio::Token(desc.key), interest)
+        {
             self.free_key(desc.key);
             return Err(e);
         }
@@ -186,9 +210,9 @@ impl Netpoll {
         slab.free.push(key);
     }
 
-    /// Removes `source` from the poller; its waiters are dropped unwoken
-    /// (their future owns the socket, so nobody waits any more).
-    pub(crate) fn deregister(&self, source: impl polling::AsSource, desc: &PollDesc) {
+    /// Removes the socket `fd` from the poller; its waiters are dropped
+    /// unwoken (their future owns the socket, so nobody waits any more).
+    pub(crate) fn deregister(&self, fd: RawFd, desc: &PollDesc) {
         let wakers = {
             let mut st = desc.lock();
             st.closed = true;
@@ -198,7 +222,7 @@ impl Netpoll {
             w
         };
         if let Some(poller) = self.poller.get() {
-            let _ = poller.delete(source);
+            let _ = poller.registry.deregister(&mut mio::unix::SourceFd(&fd));
         }
         self.free_key(desc.key);
         self.registered.fetch_sub(1, SeqCst);
@@ -206,16 +230,9 @@ impl Netpoll {
     }
 
     /// After an operation in direction `dir` returned `WouldBlock`: stores
-    /// `waker` and arms the interest. Returns `Ok(false)` if an event came
-    /// meanwhile (retry the operation now), `Ok(true)` if the caller should
-    /// return `Pending`.
-    pub(crate) fn wait_for(
-        &self,
-        source: impl polling::AsSource,
-        desc: &PollDesc,
-        dir: Direction,
-        waker: &Waker,
-    ) -> io::Result<bool> {
+    /// `waker`. Returns `Ok(false)` if an edge came meanwhile (retry the
+    /// operation now), `Ok(true)` if the caller should return `Pending`.
+    pub(crate) fn wait_for(&self, desc: &PollDesc, dir: Direction, waker: &Waker) -> io::Result<bool> {
         let mut st = desc.lock();
         if st.closed {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "socket deregistered"));
@@ -235,14 +252,6 @@ impl Netpoll {
                 self.waiting.fetch_add(1, SeqCst);
             }
         }
-        let interest = st.interest(desc.key);
-        // Armed under the desc's lock, so arms are not reordered.
-        if let Err(e) = self.poller()?.modify(source, interest) {
-            if st.half(dir).waker.take().is_some() {
-                self.waiting.fetch_sub(1, SeqCst);
-            }
-            return Err(e);
-        }
         Ok(true)
     }
 
@@ -251,7 +260,7 @@ impl Netpoll {
     /// [`poll`]: Netpoll::poll
     pub(crate) fn notify(&self) {
         if let Some(p) = self.poller.get() {
-            let _ = p.notify();
+            let _ = p.waker.wake();
         }
     }
 
@@ -268,16 +277,16 @@ impl Netpoll {
     /// Waits up to `timeout` (`None`: until an event or a
     /// [`notify`](Netpoll::notify)) and wakes the goroutines whose sockets
     /// are ready; returns how many. Without a poller, returns 0 at once.
-    /// If another thread is waiting in the poller, returns 0 at once.
+    /// If another thread is in the poller, returns 0 at once.
     pub(crate) fn poll(&self, timeout: Option<Duration>) -> usize {
         let Some(poller) = self.poller.get() else {
             return 0;
         };
-        let Ok(mut events) = self.events.try_lock() else {
+        let Ok(mut guard) = poller.poll.try_lock() else {
             return 0;
         };
-        events.clear();
-        let r = poller.wait(&mut events, timeout);
+        let (poll, events) = &mut *guard;
+        let r = poll.poll(events, timeout);
         self.last_poll.store(self.now(), Relaxed);
         if r.is_err() {
             return 0;
@@ -286,34 +295,43 @@ impl Netpoll {
         {
             let slab = self.slab.lock().unwrap_or_else(|e| e.into_inner());
             for ev in events.iter() {
-                let Some(Some(desc)) = slab.descs.get(ev.key) else {
+                if ev.token() == WAKER {
+                    continue;
+                }
+                let Some(Some(desc)) = slab.descs.get(ev.token().0) else {
                     continue;
                 };
                 let mut st = desc.lock();
                 if st.closed {
                     continue;
                 }
-                if ev.readable {
-                    st.read.ready = true;
-                    wakers.extend(st.read.waker.take());
+                // A hang-up or an error makes both directions "ready": the
+                // next syscall reports it.
+                let broken = ev.is_error();
+                if ev.is_readable() || ev.is_read_closed() || broken {
+                    fire(&mut st.read, &mut wakers);
                 }
-                if ev.writable {
-                    st.write.ready = true;
-                    wakers.extend(st.write.waker.take());
+                if ev.is_writable() || ev.is_write_closed() || broken {
+                    fire(&mut st.write, &mut wakers);
                 }
-                // Oneshot: the event disarmed the source, so a waiter for
-                // the other direction would be stranded; wake it too (it
-                // retries its syscall and arms again).
-                let other = if ev.readable { &mut st.write } else { &mut st.read };
-                wakers.extend(other.waker.take());
             }
         }
-        drop(events);
+        drop(guard);
         self.waiting.fetch_sub(wakers.len(), SeqCst);
         let n = wakers.len();
         for w in wakers {
             w.wake();
         }
         n
+    }
+}
+
+/// An edge in one direction: the waiter's waker, or `ready` for the next
+/// one (a woken waiter retries its syscall anyway, so `ready` stays clear
+/// and it does not retry twice).
+fn fire(half: &mut Half, wakers: &mut Vec<Waker>) {
+    match half.waker.take() {
+        Some(w) => wakers.push(w),
+        None => half.ready = true,
     }
 }

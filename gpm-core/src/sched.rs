@@ -246,6 +246,58 @@ impl Shared {
         self.wakep();
     }
 
+    /// Makes `gs` runnable from outside any P, as one batch (Go's
+    /// `injectglist` without a P): one lock of the global queue, then an M
+    /// started for each G on an idle P, as far as there are idle Ps. With
+    /// none idle, `wakep` leaves `needspinning` for the next M that would
+    /// sleep.
+    pub(crate) fn inject_batch(&self, gs: Vec<G>) {
+        if gs.is_empty() {
+            return;
+        }
+        if self.is_shutdown() {
+            drop(gs);
+            return;
+        }
+        let n = gs.len();
+        self.global
+            .push_all(gs.into_iter().inspect(|g| g.metadata().make_runnable()));
+        if n == 1 {
+            self.wakep();
+            return;
+        }
+        let mut started = 0;
+        while started < n {
+            let Some(p) = self.idle.lock().take_p(&self.ps) else {
+                break;
+            };
+            self.start_m(p, false);
+            started += 1;
+        }
+        if started == 0 {
+            self.wakep();
+        }
+    }
+
+    /// Polls the network (see [`Netpoll::poll`](crate::netpoll::Netpoll::poll))
+    /// from a thread without a P (the poller M, sysmon): the goroutines it
+    /// readies are injected as one batch.
+    pub(crate) fn poll_network(&self, timeout: Option<std::time::Duration>) -> usize {
+        let me: *const Shared = self;
+        let outer = BATCH.with(|b| {
+            b.replace(Some(Batch {
+                shared: me,
+                gs: Vec::new(),
+            }))
+        });
+        let n = self.netpoll.poll(timeout);
+        let batch = BATCH.with(|b| b.replace(outer));
+        if let Some(batch) = batch {
+            self.inject_batch(batch.gs);
+        }
+        n
+    }
+
     /// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning
     /// M to look for the work just submitted.
     pub(crate) fn wakep(&self) {
@@ -564,6 +616,34 @@ impl Shared {
     }
 }
 
+/// Goroutines readied during a [`Shared::poll_network`] on this thread,
+/// injected together when it ends.
+struct Batch {
+    shared: *const Shared,
+    gs: Vec<G>,
+}
+
+thread_local! {
+    static BATCH: std::cell::RefCell<Option<Batch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Adds `g` to this thread's batch if one is open for `g`'s runtime; gives
+/// it back otherwise.
+fn batch(g: G) -> Option<G> {
+    BATCH.with(|b| {
+        let Ok(mut b) = b.try_borrow_mut() else {
+            return Some(g);
+        };
+        match b.as_mut() {
+            Some(batch) if std::ptr::eq(batch.shared, Arc::as_ptr(&g.metadata().shared)) => {
+                batch.gs.push(g);
+                None
+            }
+            _ => Some(g),
+        }
+    })
+}
+
 /// The schedule function of every G: called when a G is woken (and once at
 /// spawn). Go's `ready` / `runqput(next)` + `wakep`.
 ///
@@ -601,7 +681,7 @@ fn schedule(g: G, info: ScheduleInfo) {
         }
         None
     });
-    if let Some(g) = done {
+    if let Some(g) = done.and_then(batch) {
         let shared = g.metadata().shared.clone();
         shared.inject(g);
     }

@@ -132,10 +132,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
             shared.wakep();
         }
         // Nobody polled the network for 10 ms (every M busy): poll here;
-        // the goroutines readied go to the global queue, with `wakep`.
+        // the goroutines readied go to the global queue as one batch.
         let netpoll = &shared.netpoll;
         if netpoll.waiting() > 0 && netpoll.since_last_poll() >= NETPOLL_INTERVAL {
-            netpoll.poll(Some(Duration::ZERO));
+            shared.poll_network(Some(Duration::ZERO));
         }
         shared.tracer.look(&shared);
         if all_idle {

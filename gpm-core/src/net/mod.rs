@@ -34,15 +34,13 @@ pub use tcp::{TcpListener, TcpStream};
 
 use crate::netpoll::{Direction, Netpoll, PollDesc};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A socket registered with a runtime's netpoller; deregistered on drop,
 /// before the socket closes.
-pub(crate) struct Registered<T>
-where
-    for<'a> &'a T: polling::AsRawSource + polling::AsSource,
-{
+pub(crate) struct Registered<T: AsRawFd> {
     io: T,
     desc: Arc<PollDesc>,
     netpoll: Arc<Netpoll>,
@@ -52,17 +50,14 @@ fn no_runtime() -> io::Error {
     io::Error::other("gpm::net used outside a gpm runtime")
 }
 
-impl<T> Registered<T>
-where
-    for<'a> &'a T: polling::AsRawSource + polling::AsSource,
-{
+impl<T: AsRawFd> Registered<T> {
     /// Registers `io` (already non-blocking) with the current runtime.
     pub(crate) fn new(io: T) -> io::Result<Registered<T>> {
         let handle = crate::runtime::Handle::try_current().ok_or_else(no_runtime)?;
         let netpoll = handle.shared.netpoll.clone();
-        // SAFETY: `Drop` deregisters `io` before it closes, and `io` is
-        // never handed out by value.
-        let desc = unsafe { netpoll.register(&io)? };
+        // `Drop` deregisters `io` before it closes, and `io` is never
+        // handed out by value.
+        let desc = netpoll.register(io.as_raw_fd())?;
         Ok(Registered { io, desc, netpoll })
     }
 
@@ -82,7 +77,7 @@ where
         loop {
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.netpoll.wait_for(&self.io, &self.desc, dir, cx.waker()) {
+                    match self.netpoll.wait_for(&self.desc, dir, cx.waker()) {
                         Ok(true) => {
                             crate::wait::park(crate::wait::WaitReason::IoWait);
                             return Poll::Pending;
@@ -98,11 +93,8 @@ where
     }
 }
 
-impl<T> Drop for Registered<T>
-where
-    for<'a> &'a T: polling::AsRawSource + polling::AsSource,
-{
+impl<T: AsRawFd> Drop for Registered<T> {
     fn drop(&mut self) {
-        self.netpoll.deregister(&self.io, &self.desc);
+        self.netpoll.deregister(self.io.as_raw_fd(), &self.desc);
     }
 }
