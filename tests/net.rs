@@ -195,8 +195,14 @@ fn blocked_read_shows_io_wait(rt: Runtime) {
             );
             gpm::yield_now().await;
         }
+        let stats = gpm::runtime::stats();
+        assert_eq!(stats.io_waiting, 1, "{stats:?}");
+        assert_eq!(stats.net_sources, 3, "listener, client and server side: {stats:?}");
         client.write_all(b"ping").await.unwrap();
         assert_eq!(&reader.await.unwrap(), b"ping");
+        let stats = gpm::runtime::stats();
+        assert_eq!(stats.io_waiting, 0, "{stats:?}");
+        assert_eq!(stats.net_sources, 2, "the reader's socket is closed: {stats:?}");
     });
 }
 

@@ -604,6 +604,8 @@ impl Shared {
             spinning_threads: self.idle.nmspinning.load(Relaxed),
             need_spinning: self.idle.needspinning.load(Relaxed),
             timers: self.timers.armed(),
+            net_sources: self.netpoll.registered(),
+            io_waiting: self.netpoll.waiting(),
             idle_procs: self.idle.npidle.load(Relaxed),
             goroutines: self.goroutines(),
             steals: self.counters.steals.load(Relaxed),

@@ -50,6 +50,10 @@ pub struct Stats {
     /// Timers armed (sleeps, `after`, tickers, context deadlines) and not
     /// yet fired or cancelled.
     pub timers: usize,
+    /// Sockets registered with the netpoller.
+    pub net_sources: usize,
+    /// Goroutines waiting for a socket to be ready (`IO wait`).
+    pub io_waiting: usize,
 }
 
 impl fmt::Display for Stats {
