@@ -22,6 +22,7 @@ macro_rules! suite {
             #[test] fn blocked_read_shows_io_wait() { super::watchdog(|| super::blocked_read_shows_io_wait(rt())) }
             #[test] fn timers_fire_while_an_m_waits_in_the_poller() { super::watchdog(|| super::timers_fire_while_an_m_waits_in_the_poller(rt())) }
             #[test] fn io_readiness_reaches_busy_ps() { super::watchdog(|| super::io_readiness_reaches_busy_ps(rt())) }
+            #[test] fn ping_pong_loses_no_wakeup() { super::watchdog(|| super::ping_pong_loses_no_wakeup(rt())) }
         }
     )*};
 }
@@ -280,5 +281,59 @@ fn io_readiness_reaches_busy_ps(rt: Runtime) {
             s.await.unwrap();
         }
         reader.await.unwrap();
+    });
+}
+
+/// Lost-wakeup stress: 32 connections each bounce one byte 2 000 times, so
+/// every round trip parks both ends in `IO wait` and needs an edge from the
+/// poller to go on (through the non-blocking polls, the poller M and
+/// sysmon). A lost edge hangs a connection, and the watchdog fails the
+/// test; the counts check that nothing was dropped or duplicated.
+fn ping_pong_loses_no_wakeup(rt: Runtime) {
+    const CONNS: usize = 32;
+    const ROUNDS: u32 = 2_000;
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = gpm::spawn(async move {
+            let mut handlers = Vec::new();
+            for _ in 0..CONNS {
+                let (mut s, _) = listener.accept().await.unwrap();
+                s.set_nodelay(true).unwrap();
+                handlers.push(gpm::spawn(async move {
+                    let mut b = [0u8; 1];
+                    let mut n = 0u32;
+                    while s.read_exact(&mut b).await.is_ok() {
+                        b[0] = b[0].wrapping_add(1);
+                        s.write_all(&b).await.unwrap();
+                        n += 1;
+                    }
+                    n
+                }));
+            }
+            let mut total = 0;
+            for h in handlers {
+                total += h.await.unwrap();
+            }
+            total
+        });
+        let mut clients = Vec::new();
+        for i in 0..CONNS {
+            clients.push(gpm::spawn(async move {
+                let mut c = TcpStream::connect(addr).await.unwrap();
+                c.set_nodelay(true).unwrap();
+                let mut b = [i as u8];
+                for _ in 0..ROUNDS {
+                    let sent = b[0];
+                    c.write_all(&b).await.unwrap();
+                    c.read_exact(&mut b).await.unwrap();
+                    assert_eq!(b[0], sent.wrapping_add(1));
+                }
+            }));
+        }
+        for c in clients {
+            c.await.unwrap();
+        }
+        assert_eq!(server.await.unwrap(), CONNS as u32 * ROUNDS);
     });
 }
