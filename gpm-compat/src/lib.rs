@@ -57,6 +57,8 @@ mod executor;
 #[cfg(feature = "hyper")]
 mod hyper;
 mod spawn;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use executor::GpmExecutor;
 #[cfg(feature = "hyper")]
