@@ -161,7 +161,10 @@ fn async_io_timers() {
                     sleeper.await.unwrap();
                 }
                 let start = Instant::now();
-                let ticks = async_io::Timer::interval(Duration::from_millis(1)).take(3).count().await;
+                let ticks = async_io::Timer::interval(Duration::from_millis(1))
+                    .take(3)
+                    .count()
+                    .await;
                 assert_eq!(ticks, 3);
                 assert!(start.elapsed() >= Duration::from_millis(3), "procs = {procs}");
             });
