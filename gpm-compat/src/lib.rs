@@ -26,21 +26,53 @@
 //! - `GpmTimer` and `GpmSleep` (feature `hyper`): hyper 1.x's `rt::Timer` and
 //!   `rt::Sleep` on gpm's timers, for hyper's header-read timeouts, keep-alive
 //!   pings and the like.
+//! - `tokio` (feature `tokio`): `tokio::Compat` runs a future that uses
+//!   `tokio::net`, `tokio::time` or `tokio::spawn` inside a goroutine (and
+//!   `tokio::spawn` starts one), and adapts IO both ways between tokio's
+//!   `AsyncRead` / `AsyncWrite` and futures-io's, so gpm's `TcpStream` works
+//!   with tokio-util codecs and tokio's with futures' combinators.
 //!
-//! ## What waits for gpm's netpoller
+//! ## tokio-based crates
 //!
-//! gpm has no network streams yet, so these are not here:
+//! tokio's sockets and timers need tokio's reactor, which they find through
+//! a thread-local handle that gpm's Ms do not have: polled bare inside a
+//! goroutine they panic ("there is no reactor running"). Wrap the future
+//! (`fut.tokio_compat()`, or start it with `gpm_compat::tokio::spawn`) and it runs on
+//! gpm with a global tokio runtime's context set around each poll; that
+//! runtime's one thread runs tokio's reactor and timers and wakes the
+//! goroutine when they are ready. See the `tokio` module for what is and is not
+//! supported.
 //!
-//! - the IO adapter implementing `hyper::rt::Read` / `Write` for gpm's TCP and
-//!   Unix streams, and the HTTP/1 and HTTP/2 server examples that need it;
-//! - tokio interop (running a future that uses `tokio::net` or `tokio::time`
-//!   inside a goroutine) and the adapters between tokio's and futures' IO
-//!   traits;
-//! - the tests that show `async-io` based crates running inside goroutines.
+//! ## async-io based crates
 //!
-//! Until then hyper can run on gpm over an IO type of your own (anything that
-//! implements `hyper::rt::Read` / `Write`), using [`GpmExecutor`] and
-//! `GpmTimer` from this crate.
+//! Crates built on `async-io` (`async-net`, `async-fs`, `async-process`,
+//! `async-channel`, `futures-lite`, smol's ecosystem) need nothing: they run
+//! unchanged inside goroutines. async-io keeps its reactor in a global,
+//! started on first use and driven by its own thread (named "async-io")
+//! whenever no `async_io::block_on` drives it; it needs no thread-local
+//! context, and when a socket or timer is ready it calls the `Waker` of the
+//! goroutine that polled it, which makes that goroutine runnable on gpm
+//! (wakers work across runtimes). gpm's own sockets use gpm's netpoller
+//! instead; both kinds can share one goroutine or one connection.
+//!
+//! ```
+//! gpm::runtime::Runtime::new()?.block_on(async {
+//!     let (tx, rx) = async_channel::bounded(1);
+//!     gpm::spawn(async move {
+//!         async_io::Timer::after(std::time::Duration::from_millis(1)).await;
+//!         tx.send("from a goroutine, on async-io's timer").await.unwrap();
+//!     });
+//!     assert_eq!(rx.recv().await.unwrap(), "from a goroutine, on async-io's timer");
+//! });
+//! # Ok::<(), std::io::Error>(())
+//! ```
+//!
+//! ## What waits
+//!
+//! The IO adapter implementing `hyper::rt::Read` / `Write` for gpm's TCP
+//! streams is not here yet. Until then hyper can run on gpm over an IO type
+//! of your own (anything that implements `hyper::rt::Read` / `Write`), using
+//! [`GpmExecutor`] and `GpmTimer` from this crate.
 //!
 //! ## Features
 //!
@@ -48,6 +80,7 @@
 //! |-------------|---------------------------------------------------|
 //! | `criterion` | `criterion::async_executor::AsyncExecutor` for [`GpmExecutor`] |
 //! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep` |
+//! | `tokio`     | module `tokio`: `Compat`, `TokioCompatExt`, `spawn`, IO adapters between tokio and futures-io |
 
 #![forbid(unsafe_code)]
 
@@ -57,6 +90,8 @@ mod executor;
 #[cfg(feature = "hyper")]
 mod hyper;
 mod spawn;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use executor::GpmExecutor;
 #[cfg(feature = "hyper")]
