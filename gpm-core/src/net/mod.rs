@@ -61,8 +61,8 @@ pub use unix::{UnixDatagram, UnixListener, UnixStream};
 use crate::netpoll::{Direction, Netpoll, PollDesc};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
 /// futures-io's `AsyncRead` and `AsyncWrite` for a stream type and for a
 /// shared reference to it, from its `poll_*_ref` methods and `shutdown`
@@ -185,9 +185,73 @@ pub(crate) struct Registered<T>
 where
     for<'a> &'a T: polling::AsRawSource + polling::AsSource,
 {
+    /// The socket.
     io: T,
+    /// Its readiness in the netpoller.
     desc: Arc<PollDesc>,
+    /// The runtime's netpoller.
     netpoll: Arc<Netpoll>,
+    /// Goroutines waiting to read (e.g. two receivers on one UDP socket).
+    readers: Waiters,
+    /// Goroutines waiting to write.
+    writers: Waiters,
+}
+
+/// The goroutines waiting for one direction of a socket. The netpoller
+/// keeps one waker per direction; this gives it one that wakes them all,
+/// so a second waiter does not strand the first (Go serialises them on
+/// the fd's mutex instead). With one waiter it costs a lock per wait.
+struct Waiters {
+    /// The wakers, woken (and emptied) by `waker`.
+    list: Arc<WaiterList>,
+    /// The waker handed to the netpoller: wakes all of `list`.
+    waker: Waker,
+}
+
+#[derive(Default)]
+struct WaiterList(Mutex<Vec<Waker>>);
+
+impl WaiterList {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Waker>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl std::task::Wake for WaiterList {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        // Woken outside the lock: waking runs the scheduler.
+        let wakers = std::mem::take(&mut *self.lock());
+        for w in wakers {
+            w.wake();
+        }
+    }
+}
+
+impl Waiters {
+    fn new() -> Waiters {
+        let list = Arc::new(WaiterList::default());
+        Waiters {
+            waker: Waker::from(list.clone()),
+            list,
+        }
+    }
+
+    /// Adds `waker` (once per task).
+    fn add(&self, waker: &Waker) {
+        let mut list = self.list.lock();
+        if !list.iter().any(|w| w.will_wake(waker)) {
+            list.push(waker.clone());
+        }
+    }
+
+    /// Removes `waker` (it will retry at once instead of waiting).
+    fn remove(&self, waker: &Waker) {
+        self.list.lock().retain(|w| !w.will_wake(waker));
+    }
 }
 
 fn no_runtime() -> io::Error {
@@ -205,7 +269,13 @@ where
         // SAFETY: `Drop` deregisters `io` before it closes, and `io` is
         // never handed out by value.
         let desc = unsafe { netpoll.register(&io)? };
-        Ok(Registered { io, desc, netpoll })
+        Ok(Registered {
+            io,
+            desc,
+            netpoll,
+            readers: Waiters::new(),
+            writers: Waiters::new(),
+        })
     }
 
     pub(crate) fn get(&self) -> &T {
@@ -224,13 +294,23 @@ where
         loop {
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.netpoll.wait_for(&self.io, &self.desc, dir, cx.waker()) {
+                    let waiters = match dir {
+                        Direction::Read => &self.readers,
+                        Direction::Write => &self.writers,
+                    };
+                    // Listed before arming: an event right after the arm
+                    // finds this goroutine.
+                    waiters.add(cx.waker());
+                    match self.netpoll.wait_for(&self.io, &self.desc, dir, &waiters.waker) {
                         Ok(true) => {
                             crate::wait::park(crate::wait::WaitReason::IoWait);
                             return Poll::Pending;
                         }
-                        Ok(false) => continue,
-                        Err(e) => return Poll::Ready(Err(e)),
+                        Ok(false) => waiters.remove(cx.waker()),
+                        Err(e) => {
+                            waiters.remove(cx.waker());
+                            return Poll::Ready(Err(e));
+                        }
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
