@@ -364,7 +364,11 @@ impl TcpStream {
         self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
     }
 
-    pub(super) fn poll_write_vectored_ref(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    pub(super) fn poll_write_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
     }
 }
