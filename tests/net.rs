@@ -23,6 +23,7 @@ macro_rules! suite {
             #[test] fn timers_fire_while_an_m_waits_in_the_poller() { super::watchdog(|| super::timers_fire_while_an_m_waits_in_the_poller(rt())) }
             #[test] fn io_readiness_reaches_busy_ps() { super::watchdog(|| super::io_readiness_reaches_busy_ps(rt())) }
             #[test] fn ping_pong_loses_no_wakeup() { super::watchdog(|| super::ping_pong_loses_no_wakeup(rt())) }
+            #[test] fn nonblocking_connect() { super::watchdog(|| super::nonblocking_connect(rt())) }
         }
     )*};
 }
@@ -336,4 +337,72 @@ fn ping_pong_loses_no_wakeup(rt: Runtime) {
         }
         assert_eq!(server.await.unwrap(), CONNS as u32 * ROUNDS);
     });
+}
+
+/// Connecting without the blocking pool: many at once, each address of a
+/// list in turn, the last error when none accepts, `connect_timeout`. (A
+/// timeout that fires is not tested: loopback has no connect that reliably
+/// hangs.)
+fn nonblocking_connect(rt: Runtime) {
+    const CONNS: usize = 32;
+    rt.block_on(async {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let server = gpm::spawn(async move {
+            let mut peers = Vec::new();
+            for _ in 0..CONNS + 2 {
+                let (mut s, peer) = listener.accept().await.unwrap();
+                let mut b = [0; 1];
+                s.read_exact(&mut b).await.unwrap();
+                s.write_all(&b).await.unwrap();
+                peers.push(peer);
+            }
+            peers
+        });
+        // Many connects waiting at once.
+        let clients: Vec<_> = (0..CONNS)
+            .map(|i| {
+                gpm::spawn(async move {
+                    let mut s = TcpStream::connect(addr).await.unwrap();
+                    assert_eq!(s.peer_addr().unwrap(), addr);
+                    s.write_all(&[i as u8]).await.unwrap();
+                    let mut b = [0; 1];
+                    s.read_exact(&mut b).await.unwrap();
+                    assert_eq!(b[0], i as u8);
+                    s.local_addr().unwrap()
+                })
+            })
+            .collect();
+        let mut locals = Vec::new();
+        for c in clients {
+            locals.push(c.await.unwrap());
+        }
+        // The closed port first, then the listener: the second is used.
+        let mut s = TcpStream::connect(&[closed, addr][..]).await.unwrap();
+        assert_eq!(s.peer_addr().unwrap(), addr);
+        s.write_all(b"x").await.unwrap();
+        s.read_exact(&mut [0; 1]).await.unwrap();
+        locals.push(s.local_addr().unwrap());
+        // connect_timeout with room to spare.
+        let mut s = TcpStream::connect_timeout(addr, DEADLINE).await.unwrap();
+        s.write_all(b"y").await.unwrap();
+        s.read_exact(&mut [0; 1]).await.unwrap();
+        locals.push(s.local_addr().unwrap());
+        let mut peers = server.await.unwrap();
+        peers.sort();
+        locals.sort();
+        assert_eq!(peers, locals);
+        // Only closed ports: the (last) error, refused.
+        let err = TcpStream::connect(&[closed, closed][..]).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+        let err = TcpStream::connect_timeout(closed, DEADLINE).await.unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused, "{err}");
+    });
+    // Outside a runtime: an error, not a panic.
+    let err = futures::executor::block_on(TcpStream::connect("127.0.0.1:1")).unwrap_err();
+    assert_eq!(err.kind(), io::ErrorKind::Other, "{err}");
 }

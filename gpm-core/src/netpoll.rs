@@ -3,11 +3,12 @@
 //!
 //! # How it works
 //! - Each registered socket gets a [`PollDesc`] (a slot of a slab, named by
-//!   its key): for each direction a waker slot and a `ready` flag.
+//!   its key): for each direction the wakers of its waiters and a `ready`
+//!   flag.
 //! - Interest is edge-triggered, as in Go: a socket is registered once for
 //!   both directions, and an operation that returned `WouldBlock` only
 //!   stores its waker; no system call arms anything. An edge takes the
-//!   direction's waker, or, with nobody waiting, sets its `ready` flag. A
+//!   direction's wakers, or, with nobody waiting, sets its `ready` flag. A
 //!   waiter that finds `ready` set (an edge came between its failed syscall
 //!   and the desc's lock) retries at once instead of sleeping.
 //! - [`Netpoll::poll`] waits for events (or not, with a zero timeout) and
@@ -42,8 +43,11 @@ const WAKER: mio::Token = mio::Token(usize::MAX);
 /// One direction of a [`PollDesc`].
 #[derive(Default)]
 struct Half {
-    /// The goroutine waiting for this direction, if any.
-    waker: Option<Waker>,
+    /// The goroutines waiting for this direction: usually one; more when
+    /// goroutines share a socket (two receivers on one UDP socket, readers
+    /// of one `&TcpStream`). An edge wakes them all, and those that find
+    /// nothing wait again (Go serialises them on the fd's mutex instead).
+    wakers: Vec<Waker>,
     /// An edge came while nobody waited.
     ready: bool,
 }
@@ -104,7 +108,7 @@ pub(crate) struct Netpoll {
     slab: Mutex<Slab>,
     /// Sources registered.
     registered: AtomicUsize,
-    /// Waker slots filled (goroutines waiting for I/O): possible progress
+    /// Wakers stored (goroutines waiting for I/O): possible progress
     /// for deadlock detection.
     waiting: AtomicUsize,
     /// An M is blocked in the poller (Go's `sched.lastpoll == 0`).
@@ -216,9 +220,9 @@ impl Netpoll {
         let wakers = {
             let mut st = desc.lock();
             st.closed = true;
-            let w = [st.read.waker.take(), st.write.waker.take()];
-            let n = w.iter().flatten().count();
-            self.waiting.fetch_sub(n, SeqCst);
+            let mut w = std::mem::take(&mut st.read.wakers);
+            w.append(&mut st.write.wakers);
+            self.waiting.fetch_sub(w.len(), SeqCst);
             w
         };
         if let Some(poller) = self.poller.get() {
@@ -241,16 +245,9 @@ impl Netpoll {
         if std::mem::take(&mut half.ready) {
             return Ok(false);
         }
-        match &mut half.waker {
-            Some(w) => {
-                if !w.will_wake(waker) {
-                    *w = waker.clone();
-                }
-            }
-            slot @ None => {
-                *slot = Some(waker.clone());
-                self.waiting.fetch_add(1, SeqCst);
-            }
+        if !half.wakers.iter().any(|w| w.will_wake(waker)) {
+            half.wakers.push(waker.clone());
+            self.waiting.fetch_add(1, SeqCst);
         }
         Ok(true)
     }
@@ -326,12 +323,13 @@ impl Netpoll {
     }
 }
 
-/// An edge in one direction: the waiter's waker, or `ready` for the next
+/// An edge in one direction: the waiters' wakers, or `ready` for the next
 /// one (a woken waiter retries its syscall anyway, so `ready` stays clear
 /// and it does not retry twice).
 fn fire(half: &mut Half, wakers: &mut Vec<Waker>) {
-    match half.waker.take() {
-        Some(w) => wakers.push(w),
-        None => half.ready = true,
+    if half.wakers.is_empty() {
+        half.ready = true;
+    } else {
+        wakers.append(&mut half.wakers);
     }
 }

@@ -1,9 +1,27 @@
-//! Networking on the netpoller: [`TcpListener`] and [`TcpStream`].
+//! Networking on the netpoller.
+//!
+//! - TCP: [`TcpListener`] (`bind`, `accept`) and [`TcpStream`] (`connect`,
+//!   `connect_timeout`, futures-io `AsyncRead` / `AsyncWrite`, `shutdown`).
+//! - UDP: [`UdpSocket`] (`send_to` / `recv_from` / `peek_from`, and
+//!   `send` / `recv` / `peek` once connected).
+//! - Unix domain sockets (on Unix): [`UnixListener`], [`UnixStream`]
+//!   (`connect`, `pair`, futures-io `AsyncRead` / `AsyncWrite`) and
+//!   [`UnixDatagram`].
+//! - Halves of a stream ([`Duplex`]: `TcpStream`, `UnixStream`):
+//!   `into_split` gives [`OwnedReadHalf`] and [`OwnedWriteHalf`] for two
+//!   goroutines (dropping the write half shuts down the write direction,
+//!   as in tokio; [`ReuniteError`] if `reunite` gets halves of different
+//!   streams); `split` borrows [`ReadHalf`] and [`WriteHalf`].
+//!   `&TcpStream` and `&UnixStream` are readers and writers too.
 //!
 //! Sockets are std's, set non-blocking and registered with the runtime's
 //! netpoller. An operation tries its syscall first; when the socket is not
 //! ready the goroutine waits (shown as `IO wait` in dumps) until the
 //! netpoller sees it ready. Every operation spends cooperative budget.
+//! Connecting is non-blocking too: the goroutine waits for the socket to
+//! be writable, then reads the outcome. Names are resolved with
+//! [`crate::syscall`] (a DNS lookup may block its thread, not the P).
+//! Creating a socket needs a gpm runtime (an `io::Error` otherwise).
 //! Errors are `io::Error`s: a peer that resets or vanishes never panics.
 //!
 //! ```
@@ -28,21 +46,148 @@
 //! # });
 //! ```
 
+mod split;
 mod tcp;
+mod udp;
+#[cfg(unix)]
+mod unix;
 
+pub use split::{Duplex, OwnedReadHalf, OwnedWriteHalf, ReadHalf, ReuniteError, WriteHalf};
 pub use tcp::{TcpListener, TcpStream};
+pub use udp::UdpSocket;
+#[cfg(unix)]
+pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
 use crate::netpoll::{Direction, Netpoll, PollDesc};
 use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+/// futures-io's `AsyncRead` and `AsyncWrite` for a stream type and for a
+/// shared reference to it, from its `poll_*_ref` methods and `shutdown`
+/// (`close` shuts down the write direction; `flush` does nothing: writes
+/// go straight to the socket).
+macro_rules! stream_io {
+    ($ty:ty) => {
+        impl futures_io::AsyncRead for &$ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_read_ref(cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for &$ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_ref(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_vectored_ref(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+
+        impl futures_io::AsyncRead for $ty {
+            fn poll_read(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &mut [u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_read_ref(cx, buf)
+            }
+        }
+
+        impl futures_io::AsyncWrite for $ty {
+            fn poll_write(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                buf: &[u8],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_ref(cx, buf)
+            }
+
+            fn poll_write_vectored(
+                self: std::pin::Pin<&mut Self>,
+                cx: &mut std::task::Context<'_>,
+                bufs: &[std::io::IoSlice<'_>],
+            ) -> std::task::Poll<std::io::Result<usize>> {
+                self.poll_write_vectored_ref(cx, bufs)
+            }
+
+            fn poll_flush(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(Ok(()))
+            }
+
+            fn poll_close(
+                self: std::pin::Pin<&mut Self>,
+                _cx: &mut std::task::Context<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
+                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+            }
+        }
+    };
+}
+use stream_io;
+
+/// Resolves `addr` (a DNS lookup may block: it runs as a [`crate::syscall`]).
+fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
+    let addrs: Vec<SocketAddr> = crate::syscall(|| addr.to_socket_addrs())?.collect();
+    if addrs.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "could not resolve to any address",
+        ));
+    }
+    Ok(addrs)
+}
+
+/// True if a non-blocking `connect` returned "started, not finished yet"
+/// (`EINPROGRESS` on Unix, `WSAEWOULDBLOCK` on Windows). On Unix, `EAGAIN`
+/// is a failure (no local port left; a Unix socket's backlog is full).
+fn connect_in_progress(e: &io::Error) -> bool {
+    #[cfg(unix)]
+    return e.raw_os_error() == Some(libc::EINPROGRESS);
+    #[cfg(not(unix))]
+    return e.kind() == io::ErrorKind::WouldBlock;
+}
+
 /// A socket registered with a runtime's netpoller; deregistered on drop,
 /// before the socket closes.
 pub(crate) struct Registered<T: AsRawFd> {
+    /// The socket.
     io: T,
+    /// Its readiness in the netpoller.
     desc: Arc<PollDesc>,
+    /// The runtime's netpoller.
     netpoll: Arc<Netpoll>,
 }
 

@@ -1,23 +1,22 @@
 //! TCP on the netpoller.
 
-use super::Registered;
+use super::{resolve, OwnedReadHalf, OwnedWriteHalf, ReadHalf, Registered, WriteHalf};
 use crate::netpoll::Direction;
-use futures_io::{AsyncRead, AsyncWrite};
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
-use std::pin::Pin;
 use std::task::{Context, Poll};
 
-/// Resolves `addr` (a DNS lookup may block: it runs as a [`crate::syscall`]).
-fn resolve(addr: impl ToSocketAddrs) -> io::Result<Vec<SocketAddr>> {
-    let addrs: Vec<SocketAddr> = crate::syscall(|| addr.to_socket_addrs())?.collect();
-    if addrs.is_empty() {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "could not resolve to any address",
-        ));
+/// The outcome of a non-blocking connect, once the socket is writable (or
+/// `WouldBlock` if it is still in progress).
+fn connected(s: &std::net::TcpStream) -> io::Result<()> {
+    if let Some(e) = s.take_error()? {
+        return Err(e);
     }
-    Ok(addrs)
+    match s.peer_addr() {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotConnected => Err(io::ErrorKind::WouldBlock.into()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A TCP socket server, listening for connections.
@@ -137,9 +136,11 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
-    /// Connects to the first address of `addr` that accepts. The name is
-    /// resolved without stalling the P; the connection is made on the
-    /// blocking pool (the goroutine waits for it like for a join).
+    /// Connects to the addresses of `addr` in turn; returns the first
+    /// connection made, or the last address's error. The name is resolved
+    /// without stalling the P; each connection attempt is non-blocking: the
+    /// goroutine waits in `IO wait` until the socket is writable, then reads
+    /// the outcome (`SO_ERROR`).
     ///
     /// ```
     /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
@@ -150,14 +151,56 @@ impl TcpStream {
     /// # });
     /// ```
     pub async fn connect(addr: impl ToSocketAddrs) -> io::Result<TcpStream> {
-        let addrs = resolve(addr)?;
-        if crate::runtime::Handle::try_current().is_none() {
-            return Err(super::no_runtime());
+        let mut last = None;
+        for addr in resolve(addr)? {
+            match TcpStream::connect_addr(addr).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last = Some(e),
+            }
         }
-        let stream = crate::spawn_blocking(move || std::net::TcpStream::connect(&addrs[..]))
-            .await
-            .map_err(|e| io::Error::other(e.to_string()))??;
-        TcpStream::from_std(stream)
+        // `resolve` returned at least one address, so `last` is set.
+        Err(last.unwrap_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "no address to connect to")))
+    }
+
+    /// Like [`connect`](TcpStream::connect), but fails with
+    /// [`io::ErrorKind::TimedOut`] if no connection is made within `timeout`
+    /// (name resolution and every address tried included).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = listener.local_addr().unwrap();
+    /// let stream = gpm::net::TcpStream::connect_timeout(addr, Duration::from_secs(10)).await.unwrap();
+    /// assert_eq!(stream.peer_addr().unwrap(), addr);
+    /// # });
+    /// ```
+    pub async fn connect_timeout(addr: impl ToSocketAddrs, timeout: std::time::Duration) -> io::Result<TcpStream> {
+        match crate::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Ok(r) => r,
+            Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "connection timed out")),
+        }
+    }
+
+    /// One non-blocking connection attempt to `addr`.
+    async fn connect_addr(addr: SocketAddr) -> io::Result<TcpStream> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::for_address(addr),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        socket.set_nonblocking(true)?;
+        let stream = TcpStream {
+            io: Registered::new(std::net::TcpStream::from(socket))?,
+        };
+        match socket2::SockRef::from(stream.io.get()).connect(&addr.into()) {
+            Ok(()) => return Ok(stream),
+            Err(e) if super::connect_in_progress(&e) => {}
+            Err(e) => return Err(e),
+        }
+        std::future::poll_fn(|cx| stream.io.poll_io(cx, Direction::Write, connected)).await?;
+        Ok(stream)
     }
 
     /// Wraps a std stream (set non-blocking here) and registers it with the
@@ -253,15 +296,79 @@ impl TcpStream {
         self.io.get().shutdown(how)
     }
 
-    fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+    /// Splits the stream into a read half and a write half that can move to
+    /// different goroutines (they share the stream through an `Arc`).
+    /// Dropping the [`OwnedWriteHalf`] shuts down the write direction (the
+    /// peer reads EOF); [`OwnedReadHalf::reunite`] puts the halves back
+    /// together.
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = listener.local_addr().unwrap();
+    /// gpm::spawn(async move {
+    ///     let (s, _) = listener.accept().await.unwrap();
+    ///     let (mut r, mut w) = (&s, &s);
+    ///     futures::io::copy(&mut r, &mut w).await.unwrap(); // echo
+    /// });
+    /// let (mut reader, mut writer) = gpm::net::TcpStream::connect(addr).await.unwrap().into_split();
+    /// let w = gpm::spawn(async move {
+    ///     writer.write_all(b"echo").await.unwrap();
+    ///     // `writer` dropped: the server reads EOF and closes.
+    /// });
+    /// let mut text = String::new();
+    /// reader.read_to_string(&mut text).await.unwrap();
+    /// assert_eq!(text, "echo");
+    /// w.await.unwrap();
+    /// # });
+    /// ```
+    ///
+    /// [`OwnedWriteHalf`]: super::OwnedWriteHalf
+    /// [`OwnedReadHalf::reunite`]: super::OwnedReadHalf::reunite
+    pub fn into_split(self) -> (OwnedReadHalf<TcpStream>, OwnedWriteHalf<TcpStream>) {
+        super::split::into_split(self)
+    }
+
+    /// Borrows the stream as a read half and a write half, for a reader and
+    /// a writer in one goroutine (`futures::join!`, `select`). Dropping the
+    /// halves does nothing to the stream.
+    ///
+    /// ```
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let addr = listener.local_addr().unwrap();
+    /// gpm::spawn(async move {
+    ///     let (mut s, _) = listener.accept().await.unwrap();
+    ///     s.write_all(b"hi").await.unwrap();
+    /// });
+    /// let stream = gpm::net::TcpStream::connect(addr).await.unwrap();
+    /// let (mut r, _w) = stream.split();
+    /// let mut buf = [0; 2];
+    /// r.read_exact(&mut buf).await.unwrap();
+    /// assert_eq!(&buf, b"hi");
+    /// # });
+    /// ```
+    pub fn split(&self) -> (ReadHalf<'_, TcpStream>, WriteHalf<'_, TcpStream>) {
+        super::split::split(self)
+    }
+
+    pub(super) fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Read, |mut s| s.read(buf))
     }
 
-    fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    pub(super) fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
     }
 
-    fn poll_write_vectored_ref(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    pub(super) fn poll_write_vectored_ref(
+        &self,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         self.io.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
     }
 }
@@ -275,58 +382,4 @@ impl std::fmt::Debug for TcpStream {
     }
 }
 
-impl AsyncRead for &TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_read_ref(cx, buf)
-    }
-}
-
-impl AsyncWrite for &TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_write_ref(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_ref(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
-
-impl AsyncRead for TcpStream {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.poll_read_ref(cx, buf)
-    }
-}
-
-impl AsyncWrite for TcpStream {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.poll_write_ref(cx, buf)
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        self.poll_write_vectored_ref(cx, bufs)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_close(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Poll::Ready(self.shutdown(Shutdown::Write))
-    }
-}
+super::stream_io!(TcpStream);
