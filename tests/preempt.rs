@@ -215,3 +215,53 @@ fn sleeper_progresses_beside_a_channel_ping_pong() {
         assert!(hits > 100, "the ping-pong ran meanwhile ({hits} hits)");
     });
 }
+
+/// Spends `spin` of CPU at the start of every poll, before each of its
+/// `left` leaf operations, like futures' `read_to_end` zeroing a large
+/// buffer on every poll.
+struct SlowBeforeEachLeaf {
+    left: u32,
+    spin: Duration,
+}
+
+impl Future for SlowBeforeEachLeaf {
+    type Output = ();
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        while self.left > 0 {
+            let start = std::time::Instant::now();
+            while start.elapsed() < self.spin {
+                std::hint::spin_loop();
+            }
+            std::task::ready!(gpm::coop::proceed(cx));
+            self.left -= 1;
+        }
+        Poll::Ready(())
+    }
+}
+
+/// A poll that always overstays its time slice before its first leaf
+/// operation must still make progress: after it yields at the end of a
+/// slice, its next poll's first leaf operation goes on. (Without that, each
+/// poll spun 15 ms, found the P flagged, yielded, and started over, for
+/// good.)
+#[test]
+fn a_poll_that_overstays_before_its_first_leaf_still_progresses() {
+    for procs in [1, 2] {
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let rt = Builder::new().procs(procs).build().unwrap();
+            rt.block_on(async {
+                let spin = Duration::from_millis(15);
+                gpm::spawn(SlowBeforeEachLeaf { left: 5, spin }).await.unwrap();
+                // And the same as main itself.
+                SlowBeforeEachLeaf { left: 5, spin }.await;
+            });
+            tx.send(()).unwrap();
+        });
+        assert_eq!(
+            rx.recv_timeout(Duration::from_secs(60)),
+            Ok(()),
+            "no progress on {procs} P(s): every poll yielded before its first leaf"
+        );
+    }
+}

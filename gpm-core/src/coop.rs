@@ -67,14 +67,22 @@ pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
         }
         // The flag ends this G's time slice: clear it as the G yields, so
         // that whatever runs next (maybe this G again, if nothing else is
-        // runnable) starts a fresh one.
-        let preempted = m.p_id().is_some_and(|id| {
-            let flag = &m.shared.ps[id].preempt;
-            flag.load(Relaxed) && {
-                flag.store(false, Relaxed);
-                true
-            }
-        });
+        // runnable) starts a fresh one. After such a yield, the G's next
+        // poll does its first leaf operation whatever the flag says: a poll
+        // that spends a slice before its first one (say, zeroing a large
+        // buffer first, as futures' `read_to_end` does on every poll) would
+        // otherwise yield before doing anything, every time, for good.
+        let preempted = (budget < BUDGET || !m.slice_grace.get())
+            && m.p_id().is_some_and(|id| {
+                let flag = &m.shared.ps[id].preempt;
+                flag.load(Relaxed) && {
+                    flag.store(false, Relaxed);
+                    true
+                }
+            });
+        if preempted {
+            m.slice_yielded.set(true);
+        }
         if budget == 0 || preempted {
             // Yield: this self-wake sends the G behind the others.
             m.yield_requested.set(true);
@@ -89,6 +97,22 @@ pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
         cx.waker().wake_by_ref();
         Poll::Pending
     }
+}
+
+/// Before a G's poll: `grace` if its last poll yielded at the end of its
+/// time slice (then this poll's first leaf operation goes on).
+pub(crate) fn begin_poll(grace: bool) {
+    current::with_current(|m| {
+        if let Some(m) = m {
+            m.slice_grace.set(grace);
+            m.slice_yielded.set(false);
+        }
+    });
+}
+
+/// After a G's poll: true if it yielded at the end of its time slice.
+pub(crate) fn end_poll() -> bool {
+    current::with_current(|m| m.is_some_and(|m| m.slice_yielded.replace(false)))
 }
 
 /// Runs `future` with no budget: its leaf operations never make it yield

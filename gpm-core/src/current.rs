@@ -30,6 +30,12 @@ pub(crate) struct MContext {
     rng: Cell<u64>,
     /// Leaf operations left in the current poll (see `coop`).
     pub(crate) budget: Cell<u16>,
+    /// The current poll's first leaf operation goes on even if the P's
+    /// time slice is over (the G's last poll yielded for it).
+    pub(crate) slice_grace: Cell<bool>,
+    /// A leaf operation of the current poll yielded because the time
+    /// slice was over.
+    pub(crate) slice_yielded: Cell<bool>,
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
@@ -88,6 +94,8 @@ impl MContext {
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
             budget: Cell::new(crate::coop::BUDGET),
+            slice_grace: Cell::new(false),
+            slice_yielded: Cell::new(false),
             yield_requested: Cell::new(false),
             main_deferred: Cell::new(0),
             wait_reason: Cell::new(0),

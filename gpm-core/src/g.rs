@@ -29,7 +29,7 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::atomic::{
-    AtomicU16, AtomicU32, AtomicU8,
+    AtomicBool, AtomicU16, AtomicU32, AtomicU8,
     Ordering::{Relaxed, SeqCst},
 };
 use std::sync::Arc;
@@ -71,6 +71,9 @@ impl GState {
 const ABORTED: u8 = 1;
 /// `GInfo::flags`: started with `go!`; nobody can observe its panic.
 const DETACHED: u8 = 2;
+/// `GInfo::flags`: its last poll yielded at the end of its time slice, so
+/// the next poll's first leaf operation goes on (see `coop::begin_poll`).
+const SLICE_ENDED: u8 = 4;
 
 /// The metadata of a G, stored in its task's header.
 pub(crate) struct GInfo {
@@ -89,7 +92,8 @@ pub(crate) struct GInfo {
     /// A [`GState`] as `u8`.
     state: AtomicU8,
     /// `ABORTED` (set by `JoinHandle::abort`: the next poll drops the
-    /// future) and `DETACHED` (set at spawn: a panic is fatal).
+    /// future), `DETACHED` (set at spawn: a panic is fatal) and
+    /// `SLICE_ENDED`.
     flags: AtomicU8,
 }
 
@@ -128,6 +132,11 @@ impl GInfo {
     pub(crate) fn aborted(&self) -> bool {
         // SeqCst: pairs with `abort`, see there.
         self.flags.load(SeqCst) & ABORTED != 0
+    }
+
+    /// Takes the `SLICE_ENDED` mark (only the G's own poll touches it).
+    fn take_slice_ended(&self) -> bool {
+        self.flags.load(Relaxed) & SLICE_ENDED != 0 && self.flags.fetch_and(!SLICE_ENDED, Relaxed) & SLICE_ENDED != 0
     }
 
     /// Asks the G to stop at its next poll. Returns false if already asked.
@@ -172,6 +181,8 @@ pub(crate) struct MainG {
     since: AtomicU16,
     /// A [`GState`] as `u8`.
     state: AtomicU8,
+    /// As `GInfo`'s `SLICE_ENDED` mark.
+    slice_ended: AtomicBool,
 }
 
 impl MainG {
@@ -181,6 +192,7 @@ impl MainG {
             location,
             since: AtomicU16::new(0),
             state: AtomicU8::new(GState::Runnable.to_u8()),
+            slice_ended: AtomicBool::new(false),
         }
     }
 
@@ -196,10 +208,12 @@ impl MainG {
     pub(crate) fn start_poll(&self) {
         self.state.store(GState::Running.to_u8(), Relaxed);
         crate::wait::clear();
+        crate::coop::begin_poll(self.slice_ended.swap(false, Relaxed));
     }
 
     /// After a poll that returned `Pending`.
     pub(crate) fn parked(&self, seconds: u16) {
+        self.slice_ended.store(crate::coop::end_poll(), Relaxed);
         let reason = crate::wait::take();
         self.since.store(seconds, Relaxed);
         // SeqCst: deadlock detection reads it after seeing every P idle.
@@ -260,6 +274,7 @@ impl<F: Future> Future for GFuture<F> {
         // SAFETY: see `PinnedDrop` above: the header outlives the future.
         let info = unsafe { &**this.info };
         info.start_poll();
+        crate::coop::begin_poll(info.take_slice_ended());
         if info.aborted() {
             return Poll::Ready(Err(JoinError::cancelled(info.goid)));
         }
@@ -267,6 +282,9 @@ impl<F: Future> Future for GFuture<F> {
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
             Ok(Poll::Pending) => {
+                if crate::coop::end_poll() {
+                    info.flags.fetch_or(SLICE_ENDED, Relaxed);
+                }
                 let reason = crate::wait::take();
                 if reason == WaitReason::Foreign {
                     info.shared.count(Count::ForeignParked);
