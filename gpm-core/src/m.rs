@@ -159,6 +159,22 @@ fn find_runnable(cx: &MContext) -> Found {
         // Due timers first (Go's `checkTimers`): with the P held, the
         // goroutines they wake go to this P.
         shared.timers.check();
+        // Fairness for I/O (tokio's `event_interval`): with every P busy
+        // nobody blocks in the poller, and a P whose queue never empties
+        // would leave sockets to sysmon's 10 ms look. Every 61st tick a
+        // non-blocking poll, with the P's borrow released: the goroutines
+        // it readies go to this P.
+        let netpoll = &shared.netpoll;
+        if netpoll.waiting() > 0
+            && !netpoll.is_blocked()
+            && cx
+                .p
+                .borrow()
+                .as_ref()
+                .is_some_and(|p| p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL))
+        {
+            netpoll.poll(Some(Duration::ZERO));
+        }
         {
             let mut slot = cx.p.borrow_mut();
             let p = slot.as_mut().expect("find_runnable without a P");
@@ -187,7 +203,6 @@ fn find_runnable(cx: &MContext) -> Found {
         }
         // Go's non-blocking `netpoll(0)` before stealing, with the P's
         // borrow released: the goroutines it readies go to this P.
-        let netpoll = &shared.netpoll;
         if netpoll.waiting() > 0 && !netpoll.is_blocked() && netpoll.poll(Some(Duration::ZERO)) > 0 {
             continue 'top;
         }
@@ -316,7 +331,11 @@ fn park(cx: &MContext) -> Wakeup {
     cx.info.spinning.store(false, Relaxed);
     cx.info.blocked.store(true, Relaxed);
     let netpoll = &cx.shared.netpoll;
-    let woke = if netpoll.registered() > 0 && netpoll.try_block() {
+    // Only while some P is idle: with every P busy, their Ms poll the
+    // network themselves when they run out of work (and sysmon every
+    // 10 ms), and an M blocked in the poller would only be woken by every
+    // edge to hand the goroutines over through the global queue.
+    let woke = if netpoll.registered() > 0 && cx.shared.idle.npidle.load(SeqCst) > 0 && netpoll.try_block() {
         // The poller M (Go's M blocked in `netpoll(delay)`): sleeps in the
         // poller until the earliest timer; every wakeup of its parker also
         // notifies the poller. Goroutines readied by I/O go to the global
