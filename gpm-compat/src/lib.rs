@@ -56,9 +56,13 @@ mod criterion;
 mod executor;
 #[cfg(feature = "hyper")]
 mod hyper;
+#[cfg(feature = "hyper")]
+mod io;
 mod spawn;
 
 pub use executor::GpmExecutor;
 #[cfg(feature = "hyper")]
 pub use hyper::{GpmSleep, GpmTimer};
+#[cfg(feature = "hyper")]
+pub use io::HyperIo;
 pub use spawn::GpmSpawner;
