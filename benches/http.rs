@@ -80,7 +80,9 @@ async fn connect(addr: SocketAddr) -> Vec<SendRequest<Empty<Bytes>>> {
     for _ in 0..CONNECTIONS {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
         tokio::spawn(conn);
         senders.push(sender);
     }
@@ -96,7 +98,10 @@ async fn round(senders: &mut Vec<SendRequest<Empty<Bytes>>>) {
             tokio::spawn(async move {
                 for _ in 0..REQUESTS_PER_CONNECTION {
                     sender.ready().await.unwrap();
-                    let request = Request::get("/").header("host", "localhost").body(Empty::new()).unwrap();
+                    let request = Request::get("/")
+                        .header("host", "localhost")
+                        .body(Empty::new())
+                        .unwrap();
                     let response = sender.send_request(request).await.unwrap();
                     assert!(response.status().is_success());
                     let body = response.into_body().collect().await.unwrap().to_bytes();

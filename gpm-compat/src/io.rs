@@ -107,10 +107,7 @@ impl<T> HyperIo<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new(inner: T) -> HyperIo<T> {
-        HyperIo {
-            inner,
-            vectored: true,
-        }
+        HyperIo { inner, vectored: true }
     }
 
     /// Sets what [`is_write_vectored`](hyper::rt::Write::is_write_vectored)

@@ -26,28 +26,28 @@
 //! - `GpmTimer` and `GpmSleep` (feature `hyper`): hyper 1.x's `rt::Timer` and
 //!   `rt::Sleep` on gpm's timers, for hyper's header-read timeouts, keep-alive
 //!   pings and the like.
+//! - `HyperIo` (feature `hyper`): any futures-io `AsyncRead + AsyncWrite`
+//!   (gpm's `TcpStream`) as hyper's `rt::Read` / `rt::Write`, and a hyper IO
+//!   type (an upgraded connection) as futures-io. With the two above, hyper's
+//!   HTTP/1 and HTTP/2 servers and clients run on gpm: see
+//!   `examples/http.rs` at the workspace root, and `benches/http.rs` for the
+//!   same server on gpm and on tokio.
 //!
 //! ## What waits for gpm's netpoller
 //!
-//! gpm has no network streams yet, so these are not here:
+//! Not here yet:
 //!
-//! - the IO adapter implementing `hyper::rt::Read` / `Write` for gpm's TCP and
-//!   Unix streams, and the HTTP/1 and HTTP/2 server examples that need it;
 //! - tokio interop (running a future that uses `tokio::net` or `tokio::time`
 //!   inside a goroutine) and the adapters between tokio's and futures' IO
 //!   traits;
 //! - the tests that show `async-io` based crates running inside goroutines.
-//!
-//! Until then hyper can run on gpm over an IO type of your own (anything that
-//! implements `hyper::rt::Read` / `Write`), using [`GpmExecutor`] and
-//! `GpmTimer` from this crate.
 //!
 //! ## Features
 //!
 //! | feature     | adds                                              |
 //! |-------------|---------------------------------------------------|
 //! | `criterion` | `criterion::async_executor::AsyncExecutor` for [`GpmExecutor`] |
-//! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep` |
+//! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep`, `HyperIo` |
 
 #![forbid(unsafe_code)]
 

@@ -291,7 +291,10 @@ fn server_connection_ends_when_the_client_hangs_up() {
             Proto::Http1 => {
                 let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
                 let conn = gpm::spawn(conn);
-                let response = sender.send_request(Request::new(Full::new(Bytes::new()))).await.unwrap();
+                let response = sender
+                    .send_request(Request::new(Full::new(Bytes::new())))
+                    .await
+                    .unwrap();
                 assert_eq!(response.collect().await.unwrap().to_bytes(), "hello");
                 // Dropping the sender closes the connection; its driver ends.
                 drop(sender);
@@ -302,7 +305,10 @@ fn server_connection_ends_when_the_client_hangs_up() {
                     .await
                     .unwrap();
                 let conn = gpm::spawn(conn);
-                let request = Request::builder().uri("http://localhost/").body(Full::new(Bytes::new())).unwrap();
+                let request = Request::builder()
+                    .uri("http://localhost/")
+                    .body(Full::new(Bytes::new()))
+                    .unwrap();
                 let response = sender.send_request(request).await.unwrap();
                 assert_eq!(response.collect().await.unwrap().to_bytes(), "hello");
                 drop(sender);
@@ -400,9 +406,11 @@ fn reads_fill_hyper_buffers_of_any_size() {
         }
         // A full buffer reads nothing and is not end of file for the stream.
         let mut io = HyperIo::new(futures::io::Cursor::new(vec![1, 2, 3]));
-        let mut raw = [MaybeUninit::<u8>::uninit(); 0];
+        let mut raw: [MaybeUninit<u8>; 0] = [];
         let mut buf = ReadBuf::uninit(&mut raw);
-        poll_fn(|cx| Pin::new(&mut io).poll_read(cx, buf.unfilled())).await.unwrap();
+        poll_fn(|cx| Pin::new(&mut io).poll_read(cx, buf.unfilled()))
+            .await
+            .unwrap();
         assert_eq!(read_all_in_chunks(&mut io, 2).await, [1, 2, 3]);
     });
 }
@@ -444,7 +452,9 @@ fn writes_pass_through_vectored_and_shutdown_closes() {
             // The socket takes both slices in one writev on loopback, but
             // a short write is allowed: finish with plain writes.
             let n = if written == 0 {
-                poll_fn(|cx| Pin::new(&mut io).poll_write_vectored(cx, &bufs)).await.unwrap()
+                poll_fn(|cx| Pin::new(&mut io).poll_write_vectored(cx, &bufs))
+                    .await
+                    .unwrap()
             } else {
                 let rest = &b"one two"[written..];
                 poll_fn(|cx| Pin::new(&mut io).poll_write(cx, rest)).await.unwrap()
