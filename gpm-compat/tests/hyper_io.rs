@@ -166,7 +166,19 @@ where
     for procs in PROCS {
         for proto in PROTOS {
             eprintln!("procs = {procs}, {proto:?}");
-            watchdog(move || runtime(procs).block_on(test(proto)));
+            let rt = runtime(procs);
+            let handle = rt.handle().clone();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                rt.block_on(test(proto));
+                let _ = tx.send(());
+            });
+            if let Err(e) = rx.recv_timeout(Duration::from_secs(60)) {
+                panic!(
+                    "procs = {procs}, {proto:?}: hung or panicked ({e}); goroutines:\n{}",
+                    handle.dump()
+                );
+            }
         }
     }
 }
@@ -315,8 +327,25 @@ fn server_connection_ends_when_the_client_hangs_up() {
                 conn.await.unwrap().unwrap();
             }
         }
-        // The server saw the end of the stream and finished cleanly.
-        server.await.unwrap().unwrap();
+        // The server saw the end of the stream and finished: cleanly, or
+        // (HTTP/2, when its goodbye crosses the client's close) with the
+        // error that says the peer is gone.
+        if let Err(e) = server.await.unwrap() {
+            let io = std::error::Error::source(&e).and_then(|s| s.downcast_ref::<std::io::Error>());
+            let kind = io.map(std::io::Error::kind);
+            assert!(
+                proto == Proto::Http2
+                    && matches!(
+                        kind,
+                        Some(
+                            std::io::ErrorKind::NotConnected
+                                | std::io::ErrorKind::ConnectionReset
+                                | std::io::ErrorKind::BrokenPipe
+                        )
+                    ),
+                "server connection failed: {e:?}"
+            );
+        }
     });
 }
 
