@@ -23,9 +23,8 @@
 //! ```
 //!
 //! With hyper's `server` / `client` features these plug in as
-//! `http2::Builder::new(GpmExecutor::current())` and `.timer(GpmTimer::new())`.
-//! The IO side (`hyper::rt::Read` / `Write` for gpm's streams) waits for
-//! gpm's netpoller.
+//! `http2::Builder::new(GpmExecutor::current())` and `.timer(GpmTimer::new())`;
+//! the IO side is [`HyperIo`](crate::HyperIo) over gpm's `TcpStream`.
 
 use crate::GpmExecutor;
 use std::future::Future;

@@ -31,6 +31,12 @@
 //!   `tokio::spawn` starts one), and adapts IO both ways between tokio's
 //!   `AsyncRead` / `AsyncWrite` and futures-io's, so gpm's `TcpStream` works
 //!   with tokio-util codecs and tokio's with futures' combinators.
+//! - `HyperIo` (feature `hyper`): any futures-io `AsyncRead + AsyncWrite`
+//!   (gpm's `TcpStream`) as hyper's `rt::Read` / `rt::Write`, and a hyper IO
+//!   type (an upgraded connection) as futures-io. With the two above, hyper's
+//!   HTTP/1 and HTTP/2 servers and clients run on gpm: see
+//!   `examples/http.rs` at the workspace root, and `benches/http.rs` for the
+//!   same server on gpm and on tokio.
 //!
 //! ## tokio-based crates
 //!
@@ -67,19 +73,12 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
-//! ## What waits
-//!
-//! The IO adapter implementing `hyper::rt::Read` / `Write` for gpm's TCP
-//! streams is not here yet. Until then hyper can run on gpm over an IO type
-//! of your own (anything that implements `hyper::rt::Read` / `Write`), using
-//! [`GpmExecutor`] and `GpmTimer` from this crate.
-//!
 //! ## Features
 //!
 //! | feature     | adds                                              |
 //! |-------------|---------------------------------------------------|
 //! | `criterion` | `criterion::async_executor::AsyncExecutor` for [`GpmExecutor`] |
-//! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep` |
+//! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep`, `HyperIo` |
 //! | `tokio`     | module `tokio`: `Compat`, `TokioCompatExt`, `spawn`, IO adapters between tokio and futures-io |
 
 #![forbid(unsafe_code)]
@@ -89,6 +88,8 @@ mod criterion;
 mod executor;
 #[cfg(feature = "hyper")]
 mod hyper;
+#[cfg(feature = "hyper")]
+mod io;
 mod spawn;
 #[cfg(feature = "tokio")]
 pub mod tokio;
@@ -96,4 +97,6 @@ pub mod tokio;
 pub use executor::GpmExecutor;
 #[cfg(feature = "hyper")]
 pub use hyper::{GpmSleep, GpmTimer};
+#[cfg(feature = "hyper")]
+pub use io::HyperIo;
 pub use spawn::GpmSpawner;
