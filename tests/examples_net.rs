@@ -1,6 +1,8 @@
-//! `examples/echo.rs`, run as the binary `cargo test` builds: the
-//! no-argument demo (a server goroutine and 8 clients on loopback), and the
-//! `server` and `client` modes against each other.
+//! The networking examples, run as the binaries `cargo test` builds:
+//! `examples/echo.rs` (the no-argument demo, a server goroutine and 8
+//! clients on loopback, and the `server` and `client` modes against each
+//! other) and `examples/http.rs --check` (hyper on gpm, asked over HTTP/1.1
+//! and HTTP/2).
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
@@ -124,4 +126,25 @@ fn bad_arguments_print_usage() {
     let out = run(&["bogus"], "1");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("usage: "));
+}
+
+#[test]
+fn http_example_serves_http1_and_http2() {
+    for procs in ["1", "2"] {
+        let child = Command::new(example("http"))
+            .arg("--check")
+            .env("GOMAXPROCS", procs)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let out = wait(child, "http --check");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "http --check failed on {procs} Ps: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains("self-check: ok"), "{stdout}");
+    }
 }
