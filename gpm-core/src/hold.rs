@@ -90,6 +90,11 @@ impl Hold {
         })
     }
 
+    /// True if some M is in a poll with this P (a snapshot, for sysmon).
+    pub(crate) fn in_poll(&self) -> bool {
+        self.word.load(Relaxed) != 0
+    }
+
     /// True if M `m` is in a poll and still owns the P.
     pub(crate) fn is_held_by(&self, m: u64) -> bool {
         self.word.load(Acquire) == m << 1 | IN_POLL

@@ -8,8 +8,14 @@
 //! taken from the ring or the global queue, so a pair that keeps handing
 //! runnext back and forth shares one slice and is cut too.
 //!
-//! It sleeps 20 µs between looks, backing off (doubling up to 10 ms) after
-//! 50 looks in which every P was idle.
+//! It sleeps 20 µs between looks while it has something to watch: a poll
+//! or a `gpm::syscall` that was already running at its last look. After 50
+//! looks with nothing to watch it backs off, doubling its sleep up to 1 ms
+//! while goroutines run (their polls come and go faster than it looks), and
+//! up to 10 ms once every P is idle (then the first P to get busy wakes
+//! it). Go backs off the same way after 50 looks without a retake, to
+//! 10 ms; a sysmon that woke every 20 µs for good cost a busy program a
+//! few percent of a core in wakeups.
 
 use crate::sched::Shared;
 use std::sync::{Arc, Condvar, Mutex};
@@ -19,8 +25,10 @@ use std::time::{Duration, Instant};
 pub(crate) const TIME_SLICE: Duration = Duration::from_millis(10);
 /// sysmon's shortest sleep (Go: 20 µs).
 const MIN_DELAY: Duration = Duration::from_micros(20);
-/// sysmon's longest sleep when idle (Go: 10 ms).
+/// sysmon's longest sleep when every P is idle (Go: 10 ms).
 const MAX_DELAY: Duration = Duration::from_millis(10);
+/// sysmon's longest sleep while goroutines run but none needs watching.
+const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
 /// Idle looks before sysmon starts backing off (Go: 50).
 const IDLE_ROUNDS: u32 = 50;
 
@@ -110,8 +118,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.clock.tick();
         let now = Instant::now();
         let mut all_idle = true;
+        let mut watching = false;
         for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {
-            retake(&shared, p, seen, now);
+            watching |= retake(&shared, p, seen, now);
             let schedtick = p.schedtick.load(std::sync::atomic::Ordering::Relaxed);
             if p.idle.load(std::sync::atomic::Ordering::Relaxed) || schedtick != seen.schedtick {
                 seen.schedtick = schedtick;
@@ -140,16 +149,21 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.tracer.look(&shared);
         if all_idle {
             checkdead.look(&shared);
-            idle_rounds += 1;
-            if idle_rounds > IDLE_ROUNDS {
-                delay = (delay * 2).min(MAX_DELAY);
-                if let Some(every) = shared.tracer.max_sleep() {
-                    delay = delay.min(every);
-                }
-            }
-        } else {
+        }
+        if watching {
             idle_rounds = 0;
             delay = MIN_DELAY;
+        } else {
+            idle_rounds += 1;
+            if idle_rounds > IDLE_ROUNDS {
+                let max = if all_idle { MAX_DELAY } else { BUSY_MAX_DELAY };
+                delay = (delay * 2).min(max);
+            } else if !all_idle {
+                delay = delay.min(BUSY_MAX_DELAY);
+            }
+            if let Some(every) = shared.tracer.max_sleep() {
+                delay = delay.min(every);
+            }
         }
     }
 }
@@ -159,7 +173,10 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// `hold.rs`). A poll in `gpm::syscall` is "too long" after one sysmon
 /// look (about 20 µs); any other poll after a time slice (10 ms). Either
 /// way, only if the P (or the global queue) has work waiting.
-fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
+///
+/// Returns true if sysmon should keep looking closely: the P's M is in the
+/// same poll as at the last look.
+fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bool {
     use std::sync::atomic::Ordering::{Relaxed, SeqCst};
     let syscall_tick = p.syscall_tick.load(Relaxed);
     if syscall_tick != seen.syscall_tick {
@@ -170,7 +187,11 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
     if polls != seen.polls || p.idle.load(Relaxed) {
         seen.polls = polls;
         seen.poll_since = now;
-        return;
+        return false;
+    }
+    if !p.hold.in_poll() {
+        // Between polls, looking for work: nothing to take or to watch.
+        return false;
     }
     // The same poll since the last look, with a G in runnext: that G was
     // readied without waking an M (see `schedule`), expecting this poll to
@@ -188,7 +209,7 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
         has_work && now.duration_since(seen.poll_since) >= TIME_SLICE
     };
     if !too_long {
-        return;
+        return true;
     }
     // Counted before the take, so the M that finds its P gone (and
     // uncounts it) never sees the count below zero.
@@ -213,4 +234,5 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) {
             shared.retaken.fetch_sub(1, SeqCst);
         }
     }
+    true
 }
