@@ -214,6 +214,18 @@ impl IdleGuard<'_> {
         self.lists.ms.push(parker);
     }
 
+    /// Takes `parker` off the idle-M list; false if it is not there (then
+    /// somebody took it to hand it a P, under this lock).
+    pub(crate) fn remove_m(&mut self, parker: &Arc<Parker>) -> bool {
+        match self.lists.ms.iter().position(|m| Arc::ptr_eq(m, parker)) {
+            Some(i) => {
+                self.lists.ms.swap_remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+
     pub(crate) fn idle_ms(&self) -> usize {
         self.lists.ms.len()
     }

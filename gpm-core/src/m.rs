@@ -339,13 +339,22 @@ fn park(cx: &MContext) -> Wakeup {
         // The poller M (Go's M blocked in `netpoll(delay)`): sleeps in the
         // poller until the earliest timer; every wakeup of its parker also
         // notifies the poller. Goroutines readied by I/O go to the global
-        // queue as one batch (no P here), and Ms start for them.
+        // queue as one batch, and this M takes an idle P to run them itself
+        // (Go's `findRunnable` after `netpoll`), rather than waking another
+        // thread for the first; Ms start for the others.
         let timeout = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        let mut readied = Vec::new();
         let woke = cx.parker.park_with(&cx.shared.netpoll_hook, || {
-            cx.shared.poll_network(timeout);
+            readied = cx.shared.collect_network(timeout);
         });
         netpoll.unblock();
-        woke
+        if readied.is_empty() {
+            woke
+        } else {
+            let mine = if woke.is_none() { take_idle_p(cx) } else { None };
+            cx.shared.inject_batch(readied, usize::from(mine.is_some()));
+            woke.or(mine.map(|p| Wakeup::Handoff(p, false)))
+        }
     } else {
         cx.parker.park_until(deadline)
     };
@@ -360,6 +369,23 @@ fn park(cx: &MContext) -> Wakeup {
             Wakeup::Notified
         }
     }
+}
+
+/// For an M on the idle list that has goroutines to run: takes it off the
+/// list and takes an idle P. `None` if there is no idle P, or if the M is
+/// no longer listed (somebody took it to hand it a P: that hand-off is
+/// waiting on its parker).
+fn take_idle_p(cx: &MContext) -> Option<PLocal> {
+    let shared = &cx.shared;
+    let mut lists = shared.idle.lock();
+    if !lists.remove_m(&cx.parker) {
+        return None;
+    }
+    let p = lists.take_p(&shared.ps);
+    if p.is_none() {
+        lists.put_m(cx.parker.clone());
+    }
+    p
 }
 
 /// An M leaving (shutdown, or the end of `block_on`) gives back whatever P

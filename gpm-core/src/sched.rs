@@ -248,10 +248,11 @@ impl Shared {
 
     /// Makes `gs` runnable from outside any P, as one batch (Go's
     /// `injectglist` without a P): one lock of the global queue, then an M
-    /// started for each G on an idle P, as far as there are idle Ps. With
-    /// none idle, `wakep` leaves `needspinning` for the next M that would
-    /// sleep.
-    pub(crate) fn inject_batch(&self, gs: Vec<G>) {
+    /// started for each G on an idle P, as far as there are idle Ps, except
+    /// for `own` of them, which the calling M runs itself (it has just taken
+    /// a P for them). With no M started and none running them, `wakep`
+    /// leaves `needspinning` for the next M that would sleep.
+    pub(crate) fn inject_batch(&self, gs: Vec<G>, own: usize) {
         if gs.is_empty() {
             return;
         }
@@ -262,27 +263,28 @@ impl Shared {
         let n = gs.len();
         self.global
             .push_all(gs.into_iter().inspect(|g| g.metadata().make_runnable()));
-        if n == 1 {
+        let wanted = n.saturating_sub(own);
+        if wanted == 1 && own == 0 {
             self.wakep();
             return;
         }
         let mut started = 0;
-        while started < n {
+        while started < wanted {
             let Some(p) = self.idle.lock().take_p(&self.ps) else {
                 break;
             };
             self.start_m(p, false);
             started += 1;
         }
-        if started == 0 {
+        if started == 0 && own == 0 {
             self.wakep();
         }
     }
 
-    /// Polls the network (see [`Netpoll::poll`](crate::netpoll::Netpoll::poll))
-    /// from a thread without a P (the poller M, sysmon): the goroutines it
-    /// readies are injected as one batch.
-    pub(crate) fn poll_network(&self, timeout: Option<std::time::Duration>) -> usize {
+    /// Polls the network from a thread without a P (the poller M, sysmon)
+    /// and returns the goroutines it readied, not yet runnable: the caller
+    /// injects them ([`Shared::inject_batch`]).
+    pub(crate) fn collect_network(&self, timeout: Option<std::time::Duration>) -> Vec<G> {
         let me: *const Shared = self;
         let outer = BATCH.with(|b| {
             b.replace(Some(Batch {
@@ -290,12 +292,16 @@ impl Shared {
                 gs: Vec::new(),
             }))
         });
-        let n = self.netpoll.poll(timeout);
+        self.netpoll.poll(timeout);
         let batch = BATCH.with(|b| b.replace(outer));
-        if let Some(batch) = batch {
-            self.inject_batch(batch.gs);
-        }
-        n
+        batch.map(|b| b.gs).unwrap_or_default()
+    }
+
+    /// Polls the network from a thread without a P and injects the
+    /// goroutines it readied as one batch.
+    pub(crate) fn poll_network(&self, timeout: Option<std::time::Duration>) {
+        let gs = self.collect_network(timeout);
+        self.inject_batch(gs, 0);
     }
 
     /// Go's `wakep`: if a P is idle and nobody is spinning, start a spinning
