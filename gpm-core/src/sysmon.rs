@@ -8,8 +8,9 @@
 //! taken from the ring or the global queue, so a pair that keeps handing
 //! runnext back and forth shares one slice and is cut too.
 //!
-//! It sleeps 20 µs between looks while it has something to watch: a poll
-//! or a `gpm::syscall` that was already running at its last look. After 50
+//! It sleeps 20 µs between looks while it has something to watch: it just
+//! acted (a retake, a `wakep`), or a `gpm::syscall` already running at its
+//! last look holds up queued goroutines. After 50
 //! looks with nothing to watch it backs off, doubling its sleep up to 1 ms
 //! while goroutines run (their polls come and go faster than it looks), and
 //! up to 10 ms once every P is idle (then the first P to get busy wakes
@@ -174,8 +175,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
 /// look (about 20 µs); any other poll after a time slice (10 ms). Either
 /// way, only if the P (or the global queue) has work waiting.
 ///
-/// Returns true if sysmon should keep looking closely: the P's M is in the
-/// same poll as at the last look.
+/// Returns true if sysmon should keep looking closely: it acted (a retake,
+/// a `wakep`), or a `gpm::syscall` holds up queued work.
 fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bool {
     use std::sync::atomic::Ordering::{Relaxed, SeqCst};
     let syscall_tick = p.syscall_tick.load(Relaxed);
@@ -196,11 +197,13 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bo
     // The same poll since the last look, with a G in runnext: that G was
     // readied without waking an M (see `schedule`), expecting this poll to
     // end soon. It has not: start a spinning M, which will steal it.
-    if p.has_runnext() {
+    let stalled_runnext = p.has_runnext();
+    if stalled_runnext {
         shared.wakep();
     }
     let has_work = p.has_work() || !shared.global.is_empty();
-    let too_long = if p.syscall_m.load(Relaxed) != 0 {
+    let in_syscall = p.syscall_m.load(Relaxed) != 0;
+    let too_long = if in_syscall {
         // The same syscall, seen on an earlier look too. (Go also retakes
         // an idle-queued P after 10 ms, for its GC; gpm has no use for a P
         // without work, and would only start a thread for it.)
@@ -209,7 +212,12 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bo
         has_work && now.duration_since(seen.poll_since) >= TIME_SLICE
     };
     if !too_long {
-        return true;
+        // Watched closely after a wakep, or when a syscall holds up work
+        // (it is retaken at the next look). A long poll is not: its time
+        // slice is 10 ms, and sysmon looks at least every millisecond
+        // while goroutines run; looking every 20 µs at every poll longer
+        // than that kept sysmon waking thousands of times a second.
+        return stalled_runnext || (in_syscall && has_work);
     }
     // Counted before the take, so the M that finds its P gone (and
     // uncounts it) never sees the count below zero.
