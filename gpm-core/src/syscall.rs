@@ -9,9 +9,9 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// goroutines queued behind it.
 ///
 /// A short call costs a few loads and stores, no atomic read-modify-write. While it runs, the P stays
-/// with this thread; if it is still running at sysmon's next look (about
-/// 20 µs) and the P has other goroutines to run, sysmon hands the P to
-/// another thread. When `f` returns, the goroutine
+/// with this thread; if it is still running at sysmon's next look (20 µs
+/// to 1 ms apart while goroutines run) and the P has other goroutines to
+/// run, sysmon hands the P to another thread. When `f` returns, the goroutine
 /// goes on with its P if nobody took it, else with an idle P if there is
 /// one, else without a P until its poll returns (whatever it readies then
 /// goes to the global queue), and the thread then parks as idle.

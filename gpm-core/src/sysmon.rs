@@ -171,8 +171,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
 
 /// Go's `retake`: takes P `p` from an M whose poll has lasted too long and
 /// hands it to another M, so that the goroutines queued on it run (see
-/// `hold.rs`). A poll in `gpm::syscall` is "too long" after one sysmon
-/// look (about 20 µs); any other poll after a time slice (10 ms). Either
+/// `hold.rs`). A poll in `gpm::syscall` is "too long" when an earlier
+/// look saw the same syscall; any other poll after a time slice (10 ms). Either
 /// way, only if the P (or the global queue) has work waiting.
 ///
 /// Returns true if sysmon should keep looking closely: it acted (a retake,
