@@ -27,13 +27,27 @@ use std::time::Duration;
 
 const PROCS: [usize; 3] = [1, 2, 4];
 
-fn watchdog<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+/// Runs `test` on a fresh runtime of `procs` Ps on its own thread; a hang
+/// (60 s) fails with the runtime's goroutine dump and scheduler state.
+fn watchdog<F, Fut>(procs: usize, test: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let rt = runtime(procs);
+    let handle = rt.handle().clone();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        let _ = tx.send(f());
+        rt.block_on(test());
+        let _ = tx.send(());
     });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("test hung (or panicked) for 60 s")
+    if let Err(e) = rx.recv_timeout(Duration::from_secs(60)) {
+        panic!(
+            "procs = {procs}: hung or panicked ({e}); {:?}\ngoroutines:\n{}",
+            handle.stats(),
+            handle.dump()
+        );
+    }
 }
 
 fn runtime(procs: usize) -> Runtime {
@@ -264,27 +278,25 @@ fn post_echoes_a_large_body() {
 #[test]
 fn http2_streams_share_one_connection() {
     for procs in PROCS {
-        watchdog(move || {
-            runtime(procs).block_on(async {
-                let addr = start_server(Proto::Http2).await;
-                let Client::Http2(sender) = Client::connect(addr, Proto::Http2).await else {
-                    unreachable!()
-                };
-                let streams: Vec<_> = (0..64)
-                    .map(|i| {
-                        let mut client = Client::Http2(sender.clone());
-                        gpm::spawn(async move {
-                            let body = pattern(1000 + i * 100);
-                            let (status, _, echoed) = client.send("POST", "/echo", body.clone()).await;
-                            assert_eq!(status, StatusCode::OK);
-                            assert!(echoed == body);
-                        })
+        watchdog(procs, || async {
+            let addr = start_server(Proto::Http2).await;
+            let Client::Http2(sender) = Client::connect(addr, Proto::Http2).await else {
+                unreachable!()
+            };
+            let streams: Vec<_> = (0..64)
+                .map(|i| {
+                    let mut client = Client::Http2(sender.clone());
+                    gpm::spawn(async move {
+                        let body = pattern(1000 + i * 100);
+                        let (status, _, echoed) = client.send("POST", "/echo", body.clone()).await;
+                        assert_eq!(status, StatusCode::OK);
+                        assert!(echoed == body);
                     })
-                    .collect();
-                for stream in streams {
-                    stream.await.unwrap();
-                }
-            });
+                })
+                .collect();
+            for stream in streams {
+                stream.await.unwrap();
+            }
         });
     }
 }
@@ -354,55 +366,53 @@ fn server_connection_ends_when_the_client_hangs_up() {
 #[test]
 fn upgraded_connection_through_futures_io() {
     for procs in PROCS {
-        watchdog(move || {
-            runtime(procs).block_on(async {
-                let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-                let addr = listener.local_addr().unwrap();
-                gpm::spawn(async move {
-                    let (stream, _) = listener.accept().await.unwrap();
-                    let service = hyper::service::service_fn(|mut req: Request<Incoming>| async move {
-                        gpm::spawn(async move {
-                            let upgraded = hyper::upgrade::on(&mut req).await.unwrap();
-                            let mut io = HyperIo::new(upgraded);
-                            let mut buf = vec![0; 100_000];
-                            io.read_exact(&mut buf).await.unwrap();
-                            buf.reverse();
-                            io.write_all(&buf).await.unwrap();
-                            io.close().await.unwrap();
-                        });
-                        let response = Response::builder()
-                            .status(StatusCode::SWITCHING_PROTOCOLS)
-                            .header("connection", "upgrade")
-                            .header("upgrade", "reverse")
-                            .body(Full::new(Bytes::new()))
-                            .unwrap();
-                        Ok::<_, Infallible>(response)
+        watchdog(procs, || async {
+            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            gpm::spawn(async move {
+                let (stream, _) = listener.accept().await.unwrap();
+                let service = hyper::service::service_fn(|mut req: Request<Incoming>| async move {
+                    gpm::spawn(async move {
+                        let upgraded = hyper::upgrade::on(&mut req).await.unwrap();
+                        let mut io = HyperIo::new(upgraded);
+                        let mut buf = vec![0; 100_000];
+                        io.read_exact(&mut buf).await.unwrap();
+                        buf.reverse();
+                        io.write_all(&buf).await.unwrap();
+                        io.close().await.unwrap();
                     });
-                    hyper::server::conn::http1::Builder::new()
-                        .serve_connection(HyperIo::new(stream), service)
-                        .with_upgrades()
-                        .await
+                    let response = Response::builder()
+                        .status(StatusCode::SWITCHING_PROTOCOLS)
+                        .header("connection", "upgrade")
+                        .header("upgrade", "reverse")
+                        .body(Full::new(Bytes::new()))
                         .unwrap();
+                    Ok::<_, Infallible>(response)
                 });
-
-                let io = HyperIo::new(TcpStream::connect(addr).await.unwrap());
-                let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
-                gpm::spawn(conn.with_upgrades());
-                let request = Request::builder()
-                    .header("connection", "upgrade")
-                    .header("upgrade", "reverse")
-                    .body(Full::new(Bytes::new()))
+                hyper::server::conn::http1::Builder::new()
+                    .serve_connection(HyperIo::new(stream), service)
+                    .with_upgrades()
+                    .await
                     .unwrap();
-                let response = sender.send_request(request).await.unwrap();
-                assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
-                let mut io = HyperIo::new(hyper::upgrade::on(response).await.unwrap());
-                let sent = pattern(100_000);
-                io.write_all(&sent).await.unwrap();
-                let mut back = Vec::new();
-                io.read_to_end(&mut back).await.unwrap();
-                back.reverse();
-                assert!(back == sent);
             });
+
+            let io = HyperIo::new(TcpStream::connect(addr).await.unwrap());
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(io).await.unwrap();
+            gpm::spawn(conn.with_upgrades());
+            let request = Request::builder()
+                .header("connection", "upgrade")
+                .header("upgrade", "reverse")
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let response = sender.send_request(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
+            let mut io = HyperIo::new(hyper::upgrade::on(response).await.unwrap());
+            let sent = pattern(100_000);
+            io.write_all(&sent).await.unwrap();
+            let mut back = Vec::new();
+            io.read_to_end(&mut back).await.unwrap();
+            back.reverse();
+            assert!(back == sent);
         });
     }
 }
