@@ -124,11 +124,19 @@ static RUNTIME: OnceLock<::tokio::runtime::Runtime> = OnceLock::new();
 
 fn runtime() -> &'static ::tokio::runtime::Runtime {
     RUNTIME.get_or_init(|| {
-        let threads = std::env::var(THREADS_VAR)
-            .ok()
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .filter(|&n| n > 0)
-            .unwrap_or(DEFAULT_THREADS);
+        let threads = match std::env::var(THREADS_VAR) {
+            Err(_) => DEFAULT_THREADS,
+            Ok(v) => match v.trim().parse::<usize>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    eprintln!(
+                        "gpm-compat: {THREADS_VAR}={v:?} is not a positive number of threads; \
+                         using {DEFAULT_THREADS}"
+                    );
+                    DEFAULT_THREADS
+                }
+            },
+        };
         ::tokio::runtime::Builder::new_multi_thread()
             .worker_threads(threads)
             .thread_name("gpm-compat-tokio")
