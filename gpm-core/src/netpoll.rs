@@ -3,14 +3,18 @@
 //!
 //! # How it works
 //! - Each registered socket gets a [`PollDesc`] (a slot of a slab, named by
-//!   its key): for each direction the wakers of its waiters and a `ready`
-//!   flag.
+//!   its key): for each direction the wakers of its waiters and a count of
+//!   the edges seen.
 //! - Interest is edge-triggered, as in Go: a socket is registered once for
 //!   both directions, and an operation that returned `WouldBlock` only
-//!   stores its waker; no system call arms anything. An edge takes the
-//!   direction's wakers, or, with nobody waiting, sets its `ready` flag. A
-//!   waiter that finds `ready` set (an edge came between its failed syscall
-//!   and the desc's lock) retries at once instead of sleeping.
+//!   stores its waker; no system call arms anything. An edge counts itself
+//!   and takes the direction's wakers. An operation reads the count before
+//!   its syscall; if it has moved by the time the waiter takes the desc's
+//!   lock, an edge came in between and it retries at once instead of
+//!   sleeping (tokio's readiness tick). A count, not a flag: an edge taken
+//!   by a waiter that will not retry (its future was dropped) still tells
+//!   a new waiter to retry, and a woken waiter's own edge does not make it
+//!   retry twice.
 //! - [`Netpoll::poll`] waits for events (or not, with a zero timeout) and
 //!   calls the wakers outside every lock. Who polls (Go's rules): an M in
 //!   `find_runnable` before it steals (zero timeout), the M that goes to
@@ -31,7 +35,7 @@ use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{
     AtomicBool, AtomicU64, AtomicUsize,
-    Ordering::{Relaxed, SeqCst},
+    Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::Waker;
@@ -48,8 +52,6 @@ struct Half {
     /// of one `&TcpStream`). An edge wakes them all, and those that find
     /// nothing wait again (Go serialises them on the fd's mutex instead).
     wakers: Vec<Waker>,
-    /// An edge came while nobody waited.
-    ready: bool,
 }
 
 #[derive(Default)]
@@ -64,18 +66,28 @@ struct DescState {
 pub(crate) struct PollDesc {
     key: usize,
     state: Mutex<DescState>,
+    /// Edges seen per direction (read, write): written under `state`'s
+    /// lock, read before an operation without it.
+    edges: [AtomicU64; 2],
 }
 
 /// Which way an operation goes.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Direction {
-    Read,
-    Write,
+    Read = 0,
+    Write = 1,
 }
 
 impl PollDesc {
     fn lock(&self) -> MutexGuard<'_, DescState> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The edges seen in direction `dir` so far: read it before trying an
+    /// operation, and pass it to [`Netpoll::wait_for`] if the operation
+    /// would block.
+    pub(crate) fn edges(&self, dir: Direction) -> u64 {
+        self.edges[dir as usize].load(Acquire)
     }
 }
 
@@ -192,6 +204,7 @@ impl Netpoll {
             let desc = Arc::new(PollDesc {
                 key,
                 state: Mutex::new(DescState::default()),
+                edges: [AtomicU64::new(0), AtomicU64::new(0)],
             });
             slab.descs[key] = Some(desc.clone());
             desc
@@ -233,18 +246,20 @@ impl Netpoll {
         drop(wakers);
     }
 
-    /// After an operation in direction `dir` returned `WouldBlock`: stores
-    /// `waker`. Returns `Ok(false)` if an edge came meanwhile (retry the
-    /// operation now), `Ok(true)` if the caller should return `Pending`.
-    pub(crate) fn wait_for(&self, desc: &PollDesc, dir: Direction, waker: &Waker) -> io::Result<bool> {
+    /// After an operation in direction `dir` returned `WouldBlock`, with
+    /// `seen` the [`PollDesc::edges`] read before it: stores `waker`.
+    /// Returns `Ok(false)` if an edge came since `seen` (retry the operation
+    /// now), `Ok(true)` if the caller should return `Pending`.
+    pub(crate) fn wait_for(&self, desc: &PollDesc, dir: Direction, seen: u64, waker: &Waker) -> io::Result<bool> {
         let mut st = desc.lock();
         if st.closed {
             return Err(io::Error::new(io::ErrorKind::NotConnected, "socket deregistered"));
         }
-        let half = st.half(dir);
-        if std::mem::take(&mut half.ready) {
+        // Under the lock, which every edge count is written under.
+        if desc.edges[dir as usize].load(Relaxed) != seen {
             return Ok(false);
         }
+        let half = st.half(dir);
         if !half.wakers.iter().any(|w| w.will_wake(waker)) {
             half.wakers.push(waker.clone());
             self.waiting.fetch_add(1, SeqCst);
@@ -306,10 +321,12 @@ impl Netpoll {
                 // next syscall reports it.
                 let broken = ev.is_error();
                 if ev.is_readable() || ev.is_read_closed() || broken {
-                    fire(&mut st.read, &mut wakers);
+                    desc.edges[Direction::Read as usize].fetch_add(1, Release);
+                    wakers.append(&mut st.read.wakers);
                 }
                 if ev.is_writable() || ev.is_write_closed() || broken {
-                    fire(&mut st.write, &mut wakers);
+                    desc.edges[Direction::Write as usize].fetch_add(1, Release);
+                    wakers.append(&mut st.write.wakers);
                 }
             }
         }
@@ -323,13 +340,97 @@ impl Netpoll {
     }
 }
 
-/// An edge in one direction: the waiters' wakers, or `ready` for the next
-/// one (a woken waiter retries its syscall anyway, so `ready` stays clear
-/// and it does not retry twice).
-fn fire(half: &mut Half, wakers: &mut Vec<Waker>) {
-    if half.wakers.is_empty() {
-        half.ready = true;
-    } else {
-        wakers.append(&mut half.wakers);
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::os::fd::AsRawFd;
+    use std::os::unix::net::UnixStream;
+    use std::sync::atomic::AtomicUsize;
+
+    /// Counts its wakes.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl std::task::Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, SeqCst);
+        }
+    }
+
+    /// Polls until at least one waker was woken (the edge has been seen).
+    fn poll_until_woken(netpoll: &Netpoll) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while netpoll.poll(Some(Duration::from_millis(100))) == 0 {
+            assert!(Instant::now() < deadline, "no edge within 30 s");
+        }
+    }
+
+    /// A waiter whose read failed just before an edge, and who reaches the
+    /// desc's lock after it, must retry, even when the edge's wake went to
+    /// another waiter that will not retry (a dropped future's waker).
+    #[test]
+    fn an_edge_taken_by_a_stale_waiter_still_makes_a_late_waiter_retry() {
+        let netpoll = Netpoll::new(Instant::now());
+        let (mut a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        let desc = netpoll.register(b.as_raw_fd()).unwrap();
+        // Registration reports the socket writable; let that edge pass.
+        let _ = netpoll.poll(Some(Duration::ZERO));
+
+        // A waiter whose future is gone: its waker stays until an edge.
+        let stale = Arc::new(Count::default());
+        let seen = desc.edges(Direction::Read);
+        assert!(netpoll
+            .wait_for(&desc, Direction::Read, seen, &Waker::from(stale.clone()))
+            .unwrap());
+
+        // The late waiter reads the count, tries its read: nothing yet.
+        let late = Arc::new(Count::default());
+        let seen = desc.edges(Direction::Read);
+        assert_eq!((&b).read(&mut [0; 8]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        // Data arrives and the edge is polled before the late waiter
+        // stores its waker: the edge wakes the stale waiter only.
+        a.write_all(b"x").unwrap();
+        poll_until_woken(&netpoll);
+        assert_eq!(stale.0.load(SeqCst), 1);
+
+        // The late waiter must be told to retry, not to sleep.
+        assert!(
+            !netpoll
+                .wait_for(&desc, Direction::Read, seen, &Waker::from(late.clone()))
+                .unwrap(),
+            "the late waiter would sleep with data waiting"
+        );
+        assert_eq!((&b).read(&mut [0; 8]).unwrap(), 1);
+        netpoll.deregister(b.as_raw_fd(), &desc);
+    }
+
+    /// A waiter woken by an edge retries its read once: the edge it was
+    /// woken for does not also make its next wait retry.
+    #[test]
+    fn a_woken_waiter_does_not_retry_twice() {
+        let netpoll = Netpoll::new(Instant::now());
+        let (mut a, b) = UnixStream::pair().unwrap();
+        b.set_nonblocking(true).unwrap();
+        let desc = netpoll.register(b.as_raw_fd()).unwrap();
+        let _ = netpoll.poll(Some(Duration::ZERO));
+
+        let w = Arc::new(Count::default());
+        let seen = desc.edges(Direction::Read);
+        assert!(netpoll
+            .wait_for(&desc, Direction::Read, seen, &Waker::from(w.clone()))
+            .unwrap());
+        a.write_all(b"x").unwrap();
+        poll_until_woken(&netpoll);
+        assert_eq!(w.0.load(SeqCst), 1);
+        // Woken: it reads the count, reads the data, and later blocks.
+        let seen = desc.edges(Direction::Read);
+        assert_eq!((&b).read(&mut [0; 8]).unwrap(), 1);
+        assert_eq!((&b).read(&mut [0; 8]).unwrap_err().kind(), io::ErrorKind::WouldBlock);
+        assert!(netpoll
+            .wait_for(&desc, Direction::Read, seen, &Waker::from(w.clone()))
+            .unwrap());
+        netpoll.deregister(b.as_raw_fd(), &desc);
     }
 }

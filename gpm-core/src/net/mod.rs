@@ -220,9 +220,10 @@ impl<T: AsRawFd> Registered<T> {
     ) -> Poll<io::Result<R>> {
         std::task::ready!(crate::coop::proceed(cx));
         loop {
+            let seen = self.desc.edges(dir);
             match op(&self.io) {
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.netpoll.wait_for(&self.desc, dir, cx.waker()) {
+                    match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
                         Ok(true) => {
                             crate::wait::park(crate::wait::WaitReason::IoWait);
                             return Poll::Pending;
