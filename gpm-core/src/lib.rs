@@ -19,7 +19,7 @@
 //! | `syscall.rs` | `entersyscall`, `exitsyscall` | `gpm::syscall`: a blocking call inline, with the P up for grabs |
 //! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
 //! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on `mio` (edge-triggered); the poller M, the non-blocking polls |
-//! | [`net`] | `net` | `TcpListener`, `TcpStream` |
+//! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits and stream halves |
 //! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
 //! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
 //! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
