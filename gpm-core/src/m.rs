@@ -353,6 +353,13 @@ fn park(cx: &MContext) -> Wakeup {
         } else {
             let mine = if woke.is_none() { take_idle_p(cx) } else { None };
             cx.shared.inject_batch(readied, usize::from(mine.is_some()));
+            if mine.is_some() {
+                // This M leaves the poller to run what it found: wake a
+                // spinning M for any P still idle, which will become the
+                // next poller if it finds nothing (Go's `resetspinning`
+                // after `netpoll`).
+                cx.shared.wakep();
+            }
             woke.or(mine.map(|p| Wakeup::Handoff(p, false)))
         }
     } else {
