@@ -34,7 +34,7 @@
 use std::io;
 use std::os::fd::RawFd;
 use std::sync::atomic::{
-    AtomicBool, AtomicU64, AtomicUsize,
+    AtomicBool, AtomicU64, AtomicU8, AtomicUsize,
     Ordering::{Acquire, Relaxed, Release, SeqCst},
 };
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
@@ -69,6 +69,10 @@ pub(crate) struct PollDesc {
     /// Edges seen per direction (read, write): written under `state`'s
     /// lock, read before an operation without it.
     edges: [AtomicU64; 2],
+    /// Per direction (bit 1 read, bit 2 write): the peer closed it or the
+    /// socket has an error; the next operation ends at once (EOF, the
+    /// error), whatever a short transfer suggested.
+    hung_up: AtomicU8,
 }
 
 /// Which way an operation goes.
@@ -88,6 +92,11 @@ impl PollDesc {
     /// would block.
     pub(crate) fn edges(&self, dir: Direction) -> u64 {
         self.edges[dir as usize].load(Acquire)
+    }
+
+    /// True once an event said direction `dir` is closed or broken.
+    pub(crate) fn hung_up(&self, dir: Direction) -> bool {
+        self.hung_up.load(Acquire) & (1 << dir as u8) != 0
     }
 }
 
@@ -205,6 +214,7 @@ impl Netpoll {
                 key,
                 state: Mutex::new(DescState::default()),
                 edges: [AtomicU64::new(0), AtomicU64::new(0)],
+                hung_up: AtomicU8::new(0),
             });
             slab.descs[key] = Some(desc.clone());
             desc
@@ -320,6 +330,12 @@ impl Netpoll {
                 // A hang-up or an error makes both directions "ready": the
                 // next syscall reports it.
                 let broken = ev.is_error();
+                let hung_up = u8::from(ev.is_read_closed() || broken) | u8::from(ev.is_write_closed() || broken) << 1;
+                if hung_up != 0 {
+                    // Before the counts move: a waiter that sees a new
+                    // count sees this too.
+                    desc.hung_up.fetch_or(hung_up, Release);
+                }
                 if ev.is_readable() || ev.is_read_closed() || broken {
                     desc.edges[Direction::Read as usize].fetch_add(1, Release);
                     wakers.append(&mut st.read.wakers);

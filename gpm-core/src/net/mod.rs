@@ -62,6 +62,7 @@ use crate::netpoll::{Direction, Netpoll, PollDesc};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -189,6 +190,12 @@ pub(crate) struct Registered<T: AsRawFd> {
     desc: Arc<PollDesc>,
     /// The runtime's netpoller.
     netpoll: Arc<Netpoll>,
+    /// Per direction: 1 + the edge count read before a short stream
+    /// transfer (fewer bytes than asked: the socket was drained, or its
+    /// send buffer filled), 0 if none. While no edge has come since, the
+    /// next transfer would only say `WouldBlock`, so it waits without
+    /// trying (tokio clears readiness the same way).
+    drained: [AtomicU64; 2],
 }
 
 fn no_runtime() -> io::Error {
@@ -203,7 +210,12 @@ impl<T: AsRawFd> Registered<T> {
         // `Drop` deregisters `io` before it closes, and `io` is never
         // handed out by value.
         let desc = netpoll.register(io.as_raw_fd())?;
-        Ok(Registered { io, desc, netpoll })
+        Ok(Registered {
+            io,
+            desc,
+            netpoll,
+            drained: [AtomicU64::new(0), AtomicU64::new(0)],
+        })
     }
 
     pub(crate) fn get(&self) -> &T {
@@ -234,6 +246,57 @@ impl<T: AsRawFd> Registered<T> {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 r => return Poll::Ready(r),
+            }
+        }
+    }
+
+    /// [`poll_io`](Registered::poll_io) for a stream transfer of `want`
+    /// bytes (a read, a write): after a short transfer, the next one waits
+    /// for an edge instead of making a system call that would fail.
+    pub(crate) fn poll_stream(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        want: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
+        std::task::ready!(crate::coop::proceed(cx));
+        let drained = &self.drained[dir as usize];
+        loop {
+            let seen = self.desc.edges(dir);
+            // (Not once the peer closed or the socket broke: a short read
+            // may have been followed by the FIN, whose edge came before
+            // `seen`; the next read returns 0 at once.)
+            if want > 0 && drained.load(Relaxed) == seen.wrapping_add(1) && !self.desc.hung_up(dir) {
+                match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
+                    Ok(true) => {
+                        crate::wait::park(crate::wait::WaitReason::IoWait);
+                        return Poll::Pending;
+                    }
+                    // An edge came since: try the transfer.
+                    Ok(false) => {}
+                    Err(e) => return Poll::Ready(Err(e)),
+                }
+            }
+            match op(&self.io) {
+                Ok(n) => {
+                    if n > 0 && n < want {
+                        drained.store(seen.wrapping_add(1), Relaxed);
+                    }
+                    return Poll::Ready(Ok(n));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
+                        Ok(true) => {
+                            crate::wait::park(crate::wait::WaitReason::IoWait);
+                            return Poll::Pending;
+                        }
+                        Ok(false) => continue,
+                        Err(e) => return Poll::Ready(Err(e)),
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Poll::Ready(Err(e)),
             }
         }
     }

@@ -357,11 +357,12 @@ impl TcpStream {
     }
 
     pub(super) fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |mut s| s.read(buf))
+        self.io.poll_stream(cx, Direction::Read, buf.len(), |mut s| s.read(buf))
     }
 
     pub(super) fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
+        self.io
+            .poll_stream(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
     pub(super) fn poll_write_vectored_ref(
@@ -369,7 +370,9 @@ impl TcpStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_stream(cx, Direction::Write, want, |mut s| s.write_vectored(bufs))
     }
 }
 

@@ -308,11 +308,12 @@ impl UnixStream {
     }
 
     pub(super) fn poll_read_ref(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Read, |mut s| s.read(buf))
+        self.io.poll_stream(cx, Direction::Read, buf.len(), |mut s| s.read(buf))
     }
 
     pub(super) fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write(buf))
+        self.io
+            .poll_stream(cx, Direction::Write, buf.len(), |mut s| s.write(buf))
     }
 
     pub(super) fn poll_write_vectored_ref(
@@ -320,7 +321,9 @@ impl UnixStream {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        self.io.poll_io(cx, Direction::Write, |mut s| s.write_vectored(bufs))
+        let want = bufs.iter().map(|b| b.len()).sum();
+        self.io
+            .poll_stream(cx, Direction::Write, want, |mut s| s.write_vectored(bufs))
     }
 }
 
