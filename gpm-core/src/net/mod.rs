@@ -234,17 +234,8 @@ impl<T: AsRawFd> Registered<T> {
         loop {
             let seen = self.desc.edges(dir);
             match op(&self.io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
-                        Ok(true) => {
-                            crate::wait::park(crate::wait::WaitReason::IoWait);
-                            return Poll::Pending;
-                        }
-                        Ok(false) => continue,
-                        Err(e) => return Poll::Ready(Err(e)),
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::task::ready!(self.wait(cx, dir, seen))?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 r => return Poll::Ready(r),
             }
         }
@@ -268,15 +259,8 @@ impl<T: AsRawFd> Registered<T> {
             // may have been followed by the FIN, whose edge came before
             // `seen`; the next read returns 0 at once.)
             if want > 0 && drained.load(Relaxed) == seen.wrapping_add(1) && !self.desc.hung_up(dir) {
-                match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
-                    Ok(true) => {
-                        crate::wait::park(crate::wait::WaitReason::IoWait);
-                        return Poll::Pending;
-                    }
-                    // An edge came since: try the transfer.
-                    Ok(false) => {}
-                    Err(e) => return Poll::Ready(Err(e)),
-                }
+                // Ready: an edge came since, so try the transfer.
+                std::task::ready!(self.wait(cx, dir, seen))?;
             }
             match op(&self.io) {
                 Ok(n) => {
@@ -285,19 +269,24 @@ impl<T: AsRawFd> Registered<T> {
                     }
                     return Poll::Ready(Ok(n));
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
-                        Ok(true) => {
-                            crate::wait::park(crate::wait::WaitReason::IoWait);
-                            return Poll::Pending;
-                        }
-                        Ok(false) => continue,
-                        Err(e) => return Poll::Ready(Err(e)),
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::task::ready!(self.wait(cx, dir, seen))?,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Poll::Ready(Err(e)),
             }
+        }
+    }
+
+    /// Waits for an edge in direction `dir` after `seen` (the count read
+    /// before an operation that would block): `Pending` with the waker
+    /// stored, or `Ready(Ok(()))` if one came meanwhile (try again).
+    fn wait(&self, cx: &mut Context<'_>, dir: Direction, seen: u64) -> Poll<io::Result<()>> {
+        match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
+            Ok(true) => {
+                crate::wait::park(crate::wait::WaitReason::IoWait);
+                Poll::Pending
+            }
+            Ok(false) => Poll::Ready(Ok(())),
+            Err(e) => Poll::Ready(Err(e)),
         }
     }
 }
