@@ -99,17 +99,6 @@ pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
     }
 }
 
-/// Before a G's poll: `grace` if its last poll yielded at the end of its
-/// time slice (then this poll's first leaf operation goes on).
-pub(crate) fn begin_poll(grace: bool) {
-    current::with_current(|m| {
-        if let Some(m) = m {
-            m.slice_grace.set(grace);
-            m.slice_yielded.set(false);
-        }
-    });
-}
-
 /// After a G's poll: true if it yielded at the end of its time slice.
 pub(crate) fn end_poll() -> bool {
     current::with_current(|m| m.is_some_and(|m| m.slice_yielded.replace(false)))

@@ -72,7 +72,7 @@ const ABORTED: u8 = 1;
 /// `GInfo::flags`: started with `go!`; nobody can observe its panic.
 const DETACHED: u8 = 2;
 /// `GInfo::flags`: its last poll yielded at the end of its time slice, so
-/// the next poll's first leaf operation goes on (see `coop::begin_poll`).
+/// the next poll's first leaf operation goes on (see `coop::proceed`).
 const SLICE_ENDED: u8 = 4;
 
 /// The metadata of a G, stored in its task's header.
@@ -134,8 +134,9 @@ impl GInfo {
         self.flags.load(SeqCst) & ABORTED != 0
     }
 
-    /// Takes the `SLICE_ENDED` mark (only the G's own poll touches it).
-    fn take_slice_ended(&self) -> bool {
+    /// Takes the `SLICE_ENDED` mark (the M about to poll the G; only the
+    /// G's own polls touch it).
+    pub(crate) fn take_slice_ended(&self) -> bool {
         self.flags.load(Relaxed) & SLICE_ENDED != 0 && self.flags.fetch_and(!SLICE_ENDED, Relaxed) & SLICE_ENDED != 0
     }
 
@@ -208,7 +209,11 @@ impl MainG {
     pub(crate) fn start_poll(&self) {
         self.state.store(GState::Running.to_u8(), Relaxed);
         crate::wait::clear();
-        crate::coop::begin_poll(self.slice_ended.swap(false, Relaxed));
+    }
+
+    /// As [`GInfo::take_slice_ended`].
+    pub(crate) fn take_slice_ended(&self) -> bool {
+        self.slice_ended.swap(false, Relaxed)
     }
 
     /// After a poll that returned `Pending`.
@@ -274,7 +279,6 @@ impl<F: Future> Future for GFuture<F> {
         // SAFETY: see `PinnedDrop` above: the header outlives the future.
         let info = unsafe { &**this.info };
         info.start_poll();
-        crate::coop::begin_poll(info.take_slice_ended());
         if info.aborted() {
             return Poll::Ready(Err(JoinError::cancelled(info.goid)));
         }

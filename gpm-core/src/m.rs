@@ -105,6 +105,8 @@ fn schedule_once(cx: &MContext) -> bool {
             }
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
+            cx.slice_grace.set(g.metadata().take_slice_ended());
+            cx.slice_yielded.set(false);
             cx.poll_holding_p(|| g.run());
             true
         }
@@ -537,6 +539,8 @@ pub(crate) fn run_main<F: Future>(
             main.woken.store(false, SeqCst);
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
+            cx.slice_grace.set(main_g.take_slice_ended());
+            cx.slice_yielded.set(false);
             main_g.start_poll();
             if let Poll::Ready(output) = cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx)) {
                 return output;

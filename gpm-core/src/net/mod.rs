@@ -66,8 +66,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// futures-io's `AsyncRead` and `AsyncWrite` for a stream type and for a
-/// shared reference to it, from its `poll_*_ref` methods and `shutdown`
+/// futures-io's `AsyncRead` and `AsyncWrite` for a shared reference to a
+/// stream type, from its `poll_*_ref` methods and `shutdown`, and for the
+/// type itself through the reference
 /// (`close` shuts down the write direction; `flush` does nothing: writes
 /// go straight to the socket).
 macro_rules! stream_io {
@@ -120,7 +121,7 @@ macro_rules! stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &mut [u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.poll_read_ref(cx, buf)
+                std::pin::Pin::new(&mut &*self).poll_read(cx, buf)
             }
         }
 
@@ -130,7 +131,7 @@ macro_rules! stream_io {
                 cx: &mut std::task::Context<'_>,
                 buf: &[u8],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.poll_write_ref(cx, buf)
+                std::pin::Pin::new(&mut &*self).poll_write(cx, buf)
             }
 
             fn poll_write_vectored(
@@ -138,21 +139,21 @@ macro_rules! stream_io {
                 cx: &mut std::task::Context<'_>,
                 bufs: &[std::io::IoSlice<'_>],
             ) -> std::task::Poll<std::io::Result<usize>> {
-                self.poll_write_vectored_ref(cx, bufs)
+                std::pin::Pin::new(&mut &*self).poll_write_vectored(cx, bufs)
             }
 
             fn poll_flush(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(Ok(()))
+                std::pin::Pin::new(&mut &*self).poll_flush(cx)
             }
 
             fn poll_close(
                 self: std::pin::Pin<&mut Self>,
-                _cx: &mut std::task::Context<'_>,
+                cx: &mut std::task::Context<'_>,
             ) -> std::task::Poll<std::io::Result<()>> {
-                std::task::Poll::Ready(self.shutdown(std::net::Shutdown::Write))
+                std::pin::Pin::new(&mut &*self).poll_close(cx)
             }
         }
     };
