@@ -27,13 +27,14 @@
 //! The Go versions are in `benches/go/chan_test.go` (`BENCH=Chan
 //! benches/go/run.sh 2`).
 //!
-//! Where `block_on` takes part (`chan_ping_pong_main`, `sync_mpsc`) the
-//! runtimes differ by construction: gpm's `block_on` runs its future as a
-//! goroutine on the calling thread, holding one of the two Ps while it
-//! runs, so a hand-off between it and a spawned goroutine can stay on one
-//! P; tokio's `block_on` thread is not a worker, so every message between
-//! it and a task crosses threads (and wakes one). `chan_ping_pong` is the
-//! same exchange with both sides on the workers.
+//! Where main takes part (`chan_ping_pong_main`, `sync_mpsc`), gpm's `gpm`
+//! function runs it with `block_on_send`, as `#[gpm::main]` does for a
+//! `Send` body: main is goroutine 1, on the Ps, so a hand-off between it
+//! and a spawned goroutine can stay on one P. `gpm_block_on` runs it with
+//! `block_on` (any future, polled alone on the calling thread), which is
+//! built like tokio's `block_on`: that thread is not a worker, so every
+//! message between it and a task crosses threads (and wakes one).
+//! `chan_ping_pong` is the same exchange with both sides on the workers.
 //!
 //! The gpm runtime of a workload is dropped before its tokio runtime is
 //! built, so neither one's threads compete with the other's measurement.
@@ -154,8 +155,21 @@ fn chan_ping_pong_main(c: &mut Criterion) {
     group.sample_size(10);
 
     {
+        // What `#[gpm::main]` does with a `Send` body: main is goroutine 1.
         let rt = gpm_rt();
         group.bench_function("gpm", |b| {
+            b.iter(|| {
+                rt.block_on_send(async {
+                    let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
+                    let ponger = gpm::spawn(gpm_ponger(ping.clone(), pong.clone()));
+                    gpm_pinger(ping, pong).await;
+                    ponger.await.unwrap();
+                });
+            })
+        });
+        // A main that need not be `Send`, alone on the calling thread, as
+        // tokio's: every message crosses threads.
+        group.bench_function("gpm_block_on", |b| {
             b.iter(|| {
                 rt.block_on(async {
                     let (ping, pong) = (gpm::chan::<u64>(0), gpm::chan::<u64>(0));
@@ -201,7 +215,7 @@ fn sync_mpsc(c: &mut Criterion) {
         let rt = gpm_rt();
         group.bench_function("gpm", |b| {
             b.iter(|| {
-                rt.block_on(async {
+                rt.block_on_send(async {
                     let ch = gpm::chan::<usize>(CAP);
 
                     for _ in 0..PRODUCERS {

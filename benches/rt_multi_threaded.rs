@@ -11,13 +11,14 @@
 //! cargo bench --bench rt_multi_threaded -- ping_pong    # one workload
 //! ```
 //!
-//! One difference is structural, not a choice of this file: gpm's `block_on`
-//! runs its future as a goroutine on the calling thread, which takes one of
-//! the runtime's Ps, while tokio's `block_on` thread is not one of its
-//! workers. So where tokio's workload blocks in `mpsc::Receiver::recv` inside
-//! `block_on` (`spawn_many_local`, `ping_pong`, `chained_spawn`), gpm has one
-//! P fewer until the receive returns, and the goroutines queued on that P
-//! must be stolen by the other.
+//! Both runtimes' `block_on` are built alike: the calling thread polls the
+//! future and nothing else, holding no P (gpm) and being no worker (tokio),
+//! so what it spawns goes through the global (inject) queue to the workers.
+//! Where tokio's workload blocks in `mpsc::Receiver::recv` inside
+//! `block_on` (`spawn_many_local`, `ping_pong`, `chained_spawn`), neither
+//! runtime loses a worker to it. (gpm's `block_on` once ran goroutines on
+//! the calling thread too; a goroutine that blocked there held main
+//! hostage, issue 10.)
 //!
 //! The gpm runtime of a workload is dropped before its tokio runtime is built,
 //! so neither one's threads compete with the other's measurement.

@@ -104,6 +104,31 @@ fn case(name: &str) {
             assert_eq!(ch.recv().await, None);
             std::process::exit(0);
         }),
+        // Issue 10: a ticker firing every 100 ns while main blocks its
+        // thread, then a short sleep. Timers fired without a P once read as
+        // "none armed" before the goroutines they woke were queued.
+        "ticker_blocked_main" | "ticker_blocked_send_main" => {
+            let body = async {
+                let ticker = gpm::time::Ticker::new(Duration::from_nanos(100));
+                std::thread::sleep(Duration::from_secs(2));
+                gpm::time::sleep(Duration::from_millis(1)).await;
+                drop(ticker);
+                std::process::exit(0);
+            };
+            if name == "ticker_blocked_main" {
+                rt(2).block_on(body)
+            } else {
+                rt(2).block_on_send(body)
+            }
+        }
+        "send_main_chan" => rt(2).block_on_send(async {
+            let stuck = gpm::chan::<u32>(0);
+            let never = gpm::chan::<u32>(0);
+            gpm::go!(async move {
+                let _ = stuck.send(1).await; // nobody receives
+            });
+            let _ = never.recv().await; // nobody sends
+        }),
         _ => panic!("unknown case {name}"),
     }
 }
@@ -147,8 +172,20 @@ fn main() {
         "disabled",
         "socket_read",
     ];
-    let loud = ["chan_1", "chan_2", "chan_4", "select_no_cases", "waitgroup"];
-    let finish_ok = ["chan_sent_from_a_thread", "chan_closed_by_timer"];
+    let loud = [
+        "chan_1",
+        "chan_2",
+        "chan_4",
+        "select_no_cases",
+        "waitgroup",
+        "send_main_chan",
+    ];
+    let finish_ok = [
+        "chan_sent_from_a_thread",
+        "chan_closed_by_timer",
+        "ticker_blocked_main",
+        "ticker_blocked_send_main",
+    ];
     let children: Vec<_> = silent
         .iter()
         .chain(&loud)

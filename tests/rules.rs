@@ -40,7 +40,7 @@ async fn move_schedtick_off_a_multiple_of_61() {
 #[test]
 fn full_ring_spills_128_plus_the_new_g_to_the_global_queue() {
     let rt = one_p();
-    let stats = rt.block_on(async {
+    let stats = rt.block_on_send(async {
         // The first spawn fills runnext; each later one kicks the previous
         // G into the ring. After 257 spawns the ring holds 256 (full) ...
         for _ in 0..257 {
@@ -64,7 +64,7 @@ fn runnext_kicks_out_to_the_ring_tail_and_runs_first() {
     let rt = one_p();
     let log = Log::default();
     let l = log.clone();
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         for i in 1..=3 {
             let l = l.clone();
             gpm::go!(async move { l.push(i) });
@@ -85,7 +85,7 @@ fn a_readied_g_runs_next() {
     let rt = one_p();
     let log = Log::default();
     let l = log.clone();
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         let (tx, rx) = futures::channel::oneshot::channel::<()>();
         let l2 = l.clone();
         gpm::go!(async move {
@@ -113,7 +113,7 @@ fn the_global_queue_is_checked_every_61_schedticks() {
     let log = Log::default();
     let l = log.clone();
     const LOCAL: usize = 200;
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         // 200 local Gs; the first of them injects one G from a std thread,
         // which lands in the global queue.
         for i in 0..LOCAL {
@@ -148,7 +148,7 @@ fn yield_now_goes_to_the_global_queue_tail() {
     let handle = rt.handle().clone();
     let log = Log::default();
     let l = log.clone();
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         move_schedtick_off_a_multiple_of_61().await;
         // G 4 waits in the global queue, injected from outside.
         let l4 = l.clone();
@@ -180,7 +180,7 @@ fn a_blocked_gs_runnext_is_stolen_by_another_p() {
     use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
     use std::time::{Duration, Instant};
     let rt = Builder::new().procs(2).build().unwrap();
-    let stolen = rt.block_on(async {
+    let stolen = rt.block_on_send(async {
         let ran = Arc::new(AtomicBool::new(false));
         let blocker = {
             let ran = ran.clone();
@@ -210,7 +210,7 @@ fn yield_now_with_an_empty_global_queue_comes_back_behind_the_ring() {
     let rt = one_p();
     let log = Log::default();
     let l = log.clone();
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         move_schedtick_off_a_multiple_of_61().await;
         for i in [2, 3] {
             let l = l.clone();
@@ -247,7 +247,7 @@ fn a_self_wake_goes_to_the_ring_tail_not_runnext() {
     let rt = one_p();
     let log = Log::default();
     let l = log.clone();
-    rt.block_on(async move {
+    rt.block_on_send(async move {
         move_schedtick_off_a_multiple_of_61().await;
         for i in [2, 3] {
             let l = l.clone();

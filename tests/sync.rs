@@ -578,19 +578,24 @@ fn mutex_starvation_mode_lets_a_waiter_past_a_looping_holder() {
 
 #[test]
 fn mutex_lock_spends_the_coop_budget() {
+    // In a goroutine, on the only P (`block_on`'s own future holds none).
     run(1, || async {
-        let flag = Arc::new(AtomicBool::new(false));
-        {
-            let flag = flag.clone();
-            gpm::go!(async move { flag.store(true, SeqCst) });
-        }
-        let m = Mutex::new(0);
-        let mut locks = 0;
-        while !flag.load(SeqCst) {
-            *m.lock().await += 1;
-            locks += 1;
-            assert!(locks < 10_000, "uncontended locks never yielded the P");
-        }
+        gpm::spawn(async {
+            let flag = Arc::new(AtomicBool::new(false));
+            {
+                let flag = flag.clone();
+                gpm::go!(async move { flag.store(true, SeqCst) });
+            }
+            let m = Mutex::new(0);
+            let mut locks = 0;
+            while !flag.load(SeqCst) {
+                *m.lock().await += 1;
+                locks += 1;
+                assert!(locks < 10_000, "uncontended locks never yielded the P");
+            }
+        })
+        .await
+        .unwrap();
     });
 }
 

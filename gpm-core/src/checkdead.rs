@@ -4,10 +4,12 @@
 //! sysmon checks instead, and only believes what it sees twice: a deadlock
 //! is reported when two looks, one sysmon tick or more apart, both find
 //!
-//! - a `block_on` main goroutine in progress, waiting on a gpm primitive;
+//! - a main goroutine in progress (its future not done), waiting on a gpm
+//!   primitive;
 //! - every P idle, no M spinning, and every run queue empty;
 //! - no P acquired in between (so no goroutine ran in between);
-//! - no timer armed, no blocking job or syscall in flight, no goroutine
+//! - no timer armed or being fired (a timer counts until the goroutine it
+//!   wakes is in a run queue), no blocking job or syscall in flight, no goroutine
 //!   waiting for a socket (the peer may be another process);
 //! - no goroutine waiting on a future gpm did not write (its waker may be
 //!   called from anywhere);
@@ -73,10 +75,12 @@ fn all_asleep(shared: &Shared) -> bool {
         return false;
     }
     let mains = shared.main_gs.lock().unwrap_or_else(|e| e.into_inner());
-    !mains.is_empty()
-        && mains
-            .iter()
-            .all(|g| matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign))
+    // A `Send` main is a goroutine like the others: with every P idle and
+    // nothing queued it waits too, and a wait on a foreign future is
+    // counted above. Mains polled on their own threads are checked here.
+    mains
+        .iter()
+        .all(|g| matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign))
 }
 
 /// True if every thread of this process belongs to this runtime.

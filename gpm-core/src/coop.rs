@@ -53,7 +53,8 @@ pub(crate) const UNCONSTRAINED: u16 = u16::MAX;
 /// Spends one unit of the current goroutine's budget.
 ///
 /// Returns `Ready(())` to go on, or `Pending` (after waking the task) when
-/// the budget is spent or the goroutine's time slice is over; then return
+/// the budget is spent, the goroutine's time slice is over, or its thread
+/// lost its P during this poll (sysmon handed it on); then return
 /// `Pending` from your `poll` too, without doing the operation. Outside a
 /// gpm goroutine it always returns `Ready`.
 pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
@@ -64,6 +65,12 @@ pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
         let budget = m.budget.get();
         if budget == UNCONSTRAINED {
             return true;
+        }
+        if m.has_lost_p() {
+            // sysmon gave this G's P to another M during this poll: go to
+            // the global queue rather than run goroutine code without a P.
+            m.yield_requested.set(true);
+            return false;
         }
         // The flag ends this G's time slice: clear it as the G yields, so
         // that whatever runs next (maybe this G again, if nothing else is

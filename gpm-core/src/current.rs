@@ -24,6 +24,10 @@ pub(crate) struct MContext {
     pub(crate) p: RefCell<Option<PLocal>>,
     /// The P whose hold has this M's P during a poll (maybe taken since).
     pub(crate) polling: Cell<Option<usize>>,
+    /// The current poll began with a P and has lost it (sysmon handed it
+    /// to another M): the G yields at its next leaf operation, so that no
+    /// more than GOMAXPROCS threads run goroutine code (see `coop`).
+    pub(crate) lost_p: Cell<bool>,
     /// True while this M counts in `nmspinning`.
     pub(crate) spinning: Cell<bool>,
     /// State of this M's random number generator (steal order).
@@ -39,11 +43,6 @@ pub(crate) struct MContext {
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
-    /// After the main G yielded: how many more Gs this M runs before polling
-    /// main again (main cannot go to the global queue's tail, as Go's would,
-    /// because it is pinned to its thread; it waits for the Gs runnable when
-    /// it yielded instead, at most 61).
-    pub(crate) main_deferred: Cell<u64>,
     /// The [`WaitReason`](crate::wait::WaitReason) a leaf future gave
     /// during the current poll (as `u8`; 0 = none).
     pub(crate) wait_reason: Cell<u8>,
@@ -57,8 +56,6 @@ pub(crate) struct MContext {
     pub(crate) info: Arc<crate::trace::MInfo>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,
-    /// True for a `block_on` caller, whose M also runs a main G.
-    pub(crate) is_main: bool,
 }
 
 impl Drop for MContext {
@@ -76,7 +73,7 @@ thread_local! {
 }
 
 impl MContext {
-    pub(crate) fn new(shared: Arc<Shared>, parker: Arc<Parker>, is_main: bool) -> MContext {
+    pub(crate) fn new(shared: Arc<Shared>, parker: Arc<Parker>) -> MContext {
         static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
@@ -89,6 +86,7 @@ impl MContext {
             info,
             p: RefCell::new(None),
             polling: Cell::new(None),
+            lost_p: Cell::new(false),
             spawning: Cell::new(false),
             sudogs: RefCell::new(crate::chan::SudogCache::default()),
             spinning: Cell::new(false),
@@ -97,10 +95,8 @@ impl MContext {
             slice_grace: Cell::new(false),
             slice_yielded: Cell::new(false),
             yield_requested: Cell::new(false),
-            main_deferred: Cell::new(0),
             wait_reason: Cell::new(0),
             parker,
-            is_main,
         }
     }
 
@@ -156,6 +152,7 @@ impl MContext {
         // Only the owner writes it: a load and a store.
         ps.polls.store(ps.polls.load(Relaxed).wrapping_add(1), Relaxed);
         self.polling.set(Some(p.id));
+        self.lost_p.set(false);
         ps.hold.enter(self.id, p);
         struct Leave<'a>(&'a MContext);
         impl Drop for Leave<'_> {
@@ -184,6 +181,23 @@ impl MContext {
                 self.shared.lost_p();
             }
         }
+    }
+
+    /// True if the current poll began with a P that sysmon has taken since
+    /// (and `gpm::syscall` found no idle one to go on with). One load of
+    /// the hold's word, on a line this M wrote at the poll's start.
+    pub(crate) fn has_lost_p(&self) -> bool {
+        if self.lost_p.get() {
+            return true;
+        }
+        let lost = self
+            .polling
+            .get()
+            .is_some_and(|id| !self.shared.ps[id].hold.is_held_by(self.id));
+        if lost {
+            self.lost_p.set(true);
+        }
+        lost
     }
 
     /// Runs `f` with this context installed as the thread's current M.

@@ -71,6 +71,8 @@ impl GState {
 const ABORTED: u8 = 1;
 /// `GInfo::flags`: started with `go!`; nobody can observe its panic.
 const DETACHED: u8 = 2;
+/// `GInfo::flags`: a main goroutine (`block_on_send`); dumps say "main at".
+const MAIN: u8 = 8;
 /// `GInfo::flags`: its last poll yielded at the end of its time slice, so
 /// the next poll's first leaf operation goes on (see `coop::proceed`).
 const SLICE_ENDED: u8 = 4;
@@ -99,6 +101,15 @@ pub(crate) struct GInfo {
 
 impl GInfo {
     pub(crate) fn new(shared: Arc<Shared>, goid: u64, location: &'static Location<'static>, detached: bool) -> GInfo {
+        Self::with_flags(shared, goid, location, if detached { DETACHED } else { 0 })
+    }
+
+    /// A main goroutine's metadata (`block_on_send`).
+    pub(crate) fn main(shared: Arc<Shared>, goid: u64, location: &'static Location<'static>) -> GInfo {
+        Self::with_flags(shared, goid, location, MAIN)
+    }
+
+    fn with_flags(shared: Arc<Shared>, goid: u64, location: &'static Location<'static>, flags: u8) -> GInfo {
         GInfo {
             shared,
             goid,
@@ -106,7 +117,7 @@ impl GInfo {
             registry_key: AtomicU32::new(UNLISTED),
             since: AtomicU16::new(0),
             state: AtomicU8::new(GState::Runnable.to_u8()),
-            flags: AtomicU8::new(if detached { DETACHED } else { 0 }),
+            flags: AtomicU8::new(flags),
         }
     }
 
@@ -122,6 +133,11 @@ impl GInfo {
     /// (modulo 2^16).
     pub(crate) fn since(&self) -> u16 {
         self.since.load(Relaxed)
+    }
+
+    /// A main goroutine (`block_on_send`).
+    pub(crate) fn is_main(&self) -> bool {
+        self.flags.load(Relaxed) & MAIN != 0
     }
 
     /// Started with `go!`: nobody can observe its panic, so a panic is fatal.

@@ -18,8 +18,7 @@
 use crate::loom::{fence, AtomicBool, AtomicUsize, Mutex, MutexGuard};
 use crate::p::{PLocal, P};
 use crate::park::Parker;
-use std::collections::VecDeque;
-use std::sync::atomic::Ordering::{Relaxed, SeqCst};
+use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 
 pub(crate) struct Idle {
@@ -31,8 +30,6 @@ pub(crate) struct Idle {
     /// Set when `wakep` wanted a spinning M but found no idle P: the next M
     /// about to give up its P looks around once more instead.
     pub(crate) needspinning: AtomicBool,
-    /// Length of `Lists::p_waiters`, readable without the lock.
-    pub(crate) p_waiters: AtomicUsize,
 }
 
 pub(crate) struct Lists {
@@ -40,9 +37,6 @@ pub(crate) struct Lists {
     ps: Vec<PLocal>,
     /// Ms asleep without a P, waiting for `startm`.
     ms: Vec<Arc<Parker>>,
-    /// `block_on` Ms whose main G is runnable but who have no P; a P that
-    /// becomes free goes to them first.
-    p_waiters: VecDeque<Arc<Parker>>,
 }
 
 impl Idle {
@@ -50,15 +44,10 @@ impl Idle {
     pub(crate) fn new(ps: Vec<PLocal>) -> Idle {
         let n = ps.len();
         Idle {
-            lists: Mutex::new(Lists {
-                ps,
-                ms: Vec::new(),
-                p_waiters: VecDeque::new(),
-            }),
+            lists: Mutex::new(Lists { ps, ms: Vec::new() }),
             npidle: AtomicUsize::new(n),
             nmspinning: AtomicUsize::new(0),
             needspinning: AtomicBool::new(false),
-            p_waiters: AtomicUsize::new(0),
         }
     }
 
@@ -191,14 +180,8 @@ impl IdleGuard<'_> {
         p
     }
 
-    /// Go's `pidleput`, except that a `block_on` M waiting for a P gets it
-    /// directly.
+    /// Go's `pidleput`.
     pub(crate) fn put_p(&mut self, ps: &[P], p: PLocal) {
-        if let Some(waiter) = self.lists.p_waiters.pop_front() {
-            self.idle.p_waiters.fetch_sub(1, Relaxed);
-            waiter.hand(p, false);
-            return;
-        }
         ps[p.id].idle.store(true, SeqCst);
         self.lists.ps.push(p);
         self.idle.npidle.fetch_add(1, SeqCst);
@@ -230,33 +213,9 @@ impl IdleGuard<'_> {
         self.lists.ms.len()
     }
 
-    /// Queues a `block_on` M for the next free P.
-    pub(crate) fn wait_for_p(&mut self, parker: Arc<Parker>) {
-        self.lists.p_waiters.push_back(parker);
-        self.idle.p_waiters.fetch_add(1, Relaxed);
-    }
-
-    /// The first `block_on` M waiting for a P, if any.
-    pub(crate) fn take_p_waiter(&mut self) -> Option<Arc<Parker>> {
-        let waiter = self.lists.p_waiters.pop_front()?;
-        self.idle.p_waiters.fetch_sub(1, Relaxed);
-        Some(waiter)
-    }
-
-    /// Forgets `parker` as a P waiter (its M is leaving).
-    pub(crate) fn cancel_wait_for_p(&mut self, parker: &Arc<Parker>) {
-        let before = self.lists.p_waiters.len();
-        self.lists.p_waiters.retain(|w| !Arc::ptr_eq(w, parker));
-        let removed = before - self.lists.p_waiters.len();
-        self.idle.p_waiters.fetch_sub(removed, Relaxed);
-    }
-
-    /// Every parked M and P waiter (for shutdown).
+    /// Every parked M (for shutdown).
     pub(crate) fn all_parkers(&mut self) -> Vec<Arc<Parker>> {
-        let mut all: Vec<_> = self.lists.ms.drain(..).collect();
-        all.extend(self.lists.p_waiters.drain(..));
-        self.idle.p_waiters.store(0, Relaxed);
-        all
+        self.lists.ms.drain(..).collect()
     }
 
     /// Takes every idle P (shutdown).

@@ -6,7 +6,7 @@
 //! | file | Go's name | what it is |
 //! | --- | --- | --- |
 //! | `g.rs` | `g` | a goroutine: an `async_task` task with an id, state and spawn site |
-//! | `m.rs` | `m`, `schedule`, `findRunnable` | an OS thread running the scheduler loop; `block_on`'s main G |
+//! | `m.rs` | `m`, `schedule`, `findRunnable` | an OS thread running the scheduler loop; `block_on`'s main G (on its own thread, or as goroutine 1) |
 //! | `p.rs` | `p`, `runqput`, `runqget` | a processor: runnext + ring + schedtick |
 //! | `ring.rs` | `runq`, `runqsteal` | the 256-slot lock-free ring (owner / thief halves) |
 //! | `global.rs` | `sched.runq`, `globrunqget` | the global run queue |
@@ -47,17 +47,17 @@
 //! - **The runnext pause spins.** A thief waits ~3 µs before taking a
 //!   running victim's runnext, spinning (a 3 µs sleep takes ~60 µs on
 //!   Linux), and takes it only if it still holds the G it saw (Go's CAS).
-//! - **`yield_now` batches its trip to the global queue.** A yielded G goes
-//!   to a short list on its P, appended to the global queue's tail, in
-//!   order, the next time that P looks at the global queue (every 61st tick
-//!   or when its ring is empty), under the lock it takes then anyway; and
-//!   when the global queue is empty they go straight back behind the P's
-//!   ring, which is the same place in the order. The order is Go's; the lock
-//!   is taken per batch, not per yield, and yielders keep their P's cache.
-//! - **`main` stays on its thread.** A `block_on` future need not be
-//!   `Send`, so it is polled by the calling thread, which is an M like any
-//!   other while it holds a P. When main yields it cannot go to the global
-//!   queue; its M first runs the Gs that were runnable then (at most 61).
+//! - **`yield_now` skips the lock when it can.** A yielded G goes to the
+//!   global queue's tail, as Go's `Gosched` sends it, unless that queue is
+//!   empty: then the tail of its P's ring is the same place in the order,
+//!   costs no lock and keeps the P's cache. Either way thieves and sysmon
+//!   see it.
+//! - **A non-`Send` main is alone on its thread.** Go's main is an
+//!   ordinary goroutine; so is a `Send` main here (`block_on_send`, which
+//!   `#[gpm::main]` picks when it can). A `block_on` future need not be
+//!   `Send`, so it cannot move: its thread polls it and nothing else (Go's
+//!   `LockOSThread` rule), so that no goroutine can block the thread main
+//!   needs. It holds no P; what it readies goes through the global queue.
 //! - **Gs are listed when they first park.** Go keeps every G in `allgs`;
 //!   gpm lists a G (for shutdown and `abort`) the first time it waits, since
 //!   until then it is in a run queue or running. Listing every G at spawn
@@ -80,10 +80,16 @@
 //!   be interrupted, so gpm does the next best thing: the M parks its P in
 //!   a hold for the length of each poll (one store before, one CAS after),
 //!   and sysmon hands the P to another M when a poll has lasted a time
-//!   slice (10 ms) with work queued behind it. The stuck poll goes on
-//!   without a P; the goroutines behind it run elsewhere. What it cannot do
-//!   is stop the stuck poll: a CPU loop keeps its thread busy until it
-//!   returns.
+//!   slice (10 ms) with work queued behind it (goroutines, or timers
+//!   overdue). The stuck poll goes on without a P until its next leaf
+//!   operation, where it yields; the goroutines behind it run elsewhere.
+//!   What it cannot do is stop the stuck poll: a CPU loop keeps its thread
+//!   busy until it reaches a leaf operation or returns.
+//! - **sysmon fires overdue timers.** Go's sysmon starts an M for timers
+//!   nobody fires and preempts by signal the goroutine whose P it needs;
+//!   gpm's fires timers overdue by a millisecond itself (a main on its own
+//!   thread needs no P to run), and the goroutines they wake are work for
+//!   which a stuck P is handed over.
 //! - **Deadlock detection counts threads.** Go knows every thread that
 //!   could wake a goroutine; gpm cannot see a plain thread holding a
 //!   channel. sysmon reports "all goroutines are asleep" only when two

@@ -3,9 +3,10 @@
 //!
 //! An M needs a P to run Gs. Worker Ms are threads the runtime starts when
 //! a P has work and no M (`startm`); they park on the idle list when there is
-//! nothing to do and are reused. A `block_on` caller is an M too: it runs its
-//! main G (goroutine 1 for the first one) on the calling thread, and other Gs
-//! in between, like any M; see [`run_main`].
+//! nothing to do and are reused. A `block_on` caller is no worker: it polls
+//! its own main future and nothing else ([`run_main`]), or, for a `Send`
+//! main, waits while goroutine 1 runs on the Ms ([`run_main_g`]). Either
+//! way no goroutine can hold main hostage by blocking main's thread.
 //!
 //! # Where an M looks for work (Go's `findRunnable`)
 //! 1. every 61st schedtick, one G from the global queue (fairness);
@@ -46,15 +47,13 @@ const RUNNEXT_STEAL_PAUSE: Duration = Duration::from_micros(3);
 enum Found {
     /// A G; `true` if it came from runnext (it inherits the time slice).
     G(G, bool),
-    /// The main G of this `block_on` M was woken: poll it (P kept).
-    Main,
     /// Nothing: the P has been released; the M should sleep.
     Nothing,
 }
 
 /// Entry point of a worker thread started by `startm` with P `p`.
 pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
-    let cx = MContext::new(shared, Arc::new(Parker::new()), false);
+    let cx = MContext::new(shared, Arc::new(Parker::new()));
     cx.enter(|| {
         acquire(&cx, p, spinning);
         loop {
@@ -86,12 +85,8 @@ fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
     }
 }
 
-/// One turn of Go's `schedule`: find a G and run it. Returns false if the
-/// main G should be polled instead (block_on Ms only).
-fn schedule_once(cx: &MContext) -> bool {
-    if cx.shared.idle.p_waiters.load(Relaxed) > 0 && give_p_to_waiter(cx) {
-        return true;
-    }
+/// One turn of Go's `schedule`: find a G and run it.
+fn schedule_once(cx: &MContext) {
     match find_runnable(cx) {
         Found::G(g, inherit) => {
             if cx.spinning.get() {
@@ -108,15 +103,8 @@ fn schedule_once(cx: &MContext) -> bool {
             cx.slice_grace.set(g.metadata().take_slice_ended());
             cx.slice_yielded.set(false);
             cx.poll_holding_p(|| g.run());
-            true
         }
-        Found::Main => {
-            if cx.spinning.get() {
-                reset_spinning(cx);
-            }
-            false
-        }
-        Found::Nothing => true,
+        Found::Nothing => {}
     }
 }
 
@@ -129,34 +117,12 @@ fn reset_spinning(cx: &MContext) {
     cx.shared.wakep();
 }
 
-/// A `block_on` M is waiting for a P: give it ours, then this M sleeps.
-fn give_p_to_waiter(cx: &MContext) -> bool {
-    let shared = &cx.shared;
-    let mut lists = shared.idle.lock();
-    let Some(waiter) = lists.take_p_waiter() else {
-        return false;
-    };
-    if std::ptr::eq(Arc::as_ptr(&waiter), Arc::as_ptr(&cx.parker)) {
-        // We are that waiter (a main M that already got a P back).
-        return false;
-    }
-    if cx.spinning.replace(false) {
-        shared.idle.nmspinning.fetch_sub(1, SeqCst);
-    }
-    let p = cx.p.borrow_mut().take().expect("schedule_once without a P");
-    waiter.hand(p, false);
-    true
-}
-
 fn find_runnable(cx: &MContext) -> Found {
     let shared = &*cx.shared;
     let procs = shared.procs();
     'top: loop {
         if shared.is_shutdown() {
             return Found::Nothing;
-        }
-        if cx.is_main && main_woken(cx) && cx.main_deferred.get() == 0 {
-            return Found::Main;
         }
         // Due timers first (Go's `checkTimers`): with the P held, the
         // goroutines they wake go to this P.
@@ -182,24 +148,15 @@ fn find_runnable(cx: &MContext) -> Found {
             let p = slot.as_mut().expect("find_runnable without a P");
             let ps = &shared.ps[p.id];
             // Fairness: now and then the global queue goes first.
-            if p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL) && (!p.yielded.is_empty() || !shared.global.is_empty())
-            {
-                if let Some(g) = shared.global.pop_after(&mut p.yielded) {
+            if p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL) {
+                if let Some(g) = shared.global.pop() {
                     return Found::G(g, false);
                 }
             }
             if let Some((g, inherit)) = p.get(ps) {
                 return Found::G(g, inherit);
             }
-            if !p.yielded.is_empty() && shared.global.is_empty() {
-                // Nothing waits in the global queue: behind everything there
-                // is right here. The yielded Gs come back in order without
-                // a trip through the lock (and to another P's cache).
-                if let Some(g) = p.take_yielded() {
-                    return Found::G(g, false);
-                }
-            }
-            if let Some(g) = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring) {
+            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
                 return Found::G(g, false);
             }
         }
@@ -221,10 +178,6 @@ fn find_runnable(cx: &MContext) -> Found {
                 }
             }
         }
-        if cx.is_main && main_woken(cx) {
-            return Found::Main;
-        }
-
         // Nothing anywhere: give the P back, and look once more.
         let p = cx.p.borrow_mut().take().expect("find_runnable without a P");
         let mut spinning = cx.spinning.get();
@@ -397,33 +350,27 @@ fn take_idle_p(cx: &MContext) -> Option<PLocal> {
     p
 }
 
-/// An M leaving (shutdown, or the end of `block_on`) gives back whatever P
-/// it holds or was handed, so no P is lost.
+/// An M leaving (at shutdown) gives back whatever P it holds or was
+/// handed, so no P is lost.
 fn release_on_exit(cx: &MContext) {
     let shared = &cx.shared;
     if cx.spinning.replace(false) {
         shared.idle.nmspinning.fetch_sub(1, SeqCst);
     }
-    let mut lists = shared.idle.lock();
-    lists.cancel_wait_for_p(&cx.parker);
+    let lists = shared.idle.lock();
     // Handed under the idle lock, so nothing more can arrive now.
     let handed = cx.parker.take_handoff().map(|(p, _)| p);
     drop(lists);
     let held = cx.p.borrow_mut().take();
     for p in held.into_iter().chain(handed) {
-        if shared.is_shutdown() || (cx.is_main && shared.exit_with_main.load(Relaxed)) {
-            // At shutdown, or when main's return ends the process (Go's
-            // rule): nobody starts running the goroutines left behind.
-            shared.idle.lock().put_p(&shared.ps, p);
-        } else {
-            shared.hand_off_p(p);
-        }
+        shared.hand_off_p(p);
     }
 }
 
 // ----- block_on: the main G ---------------------------------------------------
 
-/// The waker of a main G: sets `woken` and wakes its M if it sleeps.
+/// The waker of a main G polled on its own thread: sets `woken` and wakes
+/// that thread if it sleeps.
 struct MainWaker {
     woken: AtomicBool,
     parker: Arc<Parker>,
@@ -438,82 +385,46 @@ impl Wake for MainWaker {
     fn wake_by_ref(self: &Arc<Self>) {
         if !self.woken.swap(true, SeqCst) {
             self.main_g.woken();
-            // On the main M itself (woken by a G it is running) the flag is
-            // enough: the loop looks at it after every G.
-            let on_own_m = crate::current::with_current(|cx| {
+            // Woken during its own poll (on its own thread), the flag is
+            // enough: the loop looks at it before it sleeps.
+            let on_own_thread = crate::current::with_current(|cx| {
                 cx.is_some_and(|cx| std::ptr::eq(Arc::as_ptr(&cx.parker), Arc::as_ptr(&self.parker)))
             });
-            if !on_own_m {
+            if !on_own_thread {
                 self.parker.notify();
             }
         }
     }
 }
 
-thread_local! {
-    static MAIN_WOKEN: std::cell::Cell<*const AtomicBool> = const { std::cell::Cell::new(std::ptr::null()) };
-}
-
-fn main_woken(_cx: &MContext) -> bool {
-    let flag = MAIN_WOKEN.with(std::cell::Cell::get);
-    // SAFETY: set by `run_main` to a flag it keeps alive while it runs.
-    !flag.is_null() && unsafe { (*flag).load(Acquire) }
-}
-
-/// Runs `future` as a main G on the calling thread, which acts as an M of
-/// `shared` until the future completes (Go's `main` on `m0`).
-pub(crate) fn run_main<F: Future>(
+/// Counts a main goroutine in `Shared::mains` (deadlock detection looks
+/// for one) until dropped, and the calling thread in `Shared::callers`
+/// (its threads) and its parker in `main_parkers` (woken for a panic or
+/// shutdown) while it waits.
+struct Caller {
     shared: Arc<Shared>,
-    future: F,
-    location: &'static std::panic::Location<'static>,
-) -> F::Output {
-    let parker = Arc::new(Parker::new());
-    let main_g = Arc::new(MainG::new(shared.main_goid(), location));
-    let main = Arc::new(MainWaker {
-        woken: AtomicBool::new(true),
-        parker: parker.clone(),
-        main_g: main_g.clone(),
-    });
-    let waker = Waker::from(main.clone());
-    let mut task_cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    let cx = MContext::new(shared.clone(), parker.clone(), true);
+    parker: Arc<Parker>,
+}
 
-    shared
-        .main_parkers
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(parker.clone());
-    shared
-        .main_gs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(main_g.clone());
-    shared.mains.fetch_add(1, SeqCst);
-    struct Leave<'a>(&'a MContext, &'a Arc<MainG>);
-    impl Drop for Leave<'_> {
-        fn drop(&mut self) {
-            release_on_exit(self.0);
-            let shared = &self.0.shared;
-            shared
-                .main_gs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|g| !Arc::ptr_eq(g, self.1));
-            shared.mains.fetch_sub(1, SeqCst);
-            shared
-                .main_parkers
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|p| !Arc::ptr_eq(p, &self.0.parker));
-            MAIN_WOKEN.with(|c| c.set(std::ptr::null()));
+impl Caller {
+    fn new(shared: &Arc<Shared>) -> Caller {
+        let parker = Arc::new(Parker::new());
+        shared
+            .main_parkers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(parker.clone());
+        shared.callers.fetch_add(1, SeqCst);
+        Caller {
+            shared: shared.clone(),
+            parker,
         }
     }
-    let prev_flag = MAIN_WOKEN.with(|c| c.replace(&main.woken));
-    assert!(prev_flag.is_null(), "nested block_on");
-    let _leave = Leave(&cx, &main_g);
 
-    cx.enter(|| loop {
+    /// Panics if a detached goroutine's panic is to be raised here
+    /// (`UnhandledPanic::ShutdownRuntime`) or the runtime shut down.
+    fn check(&self) {
+        let shared = &self.shared;
         if shared.panicked.load(Acquire) {
             let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).clone();
             panic!("{}", message.unwrap_or_else(|| "a goroutine panicked".into()));
@@ -521,90 +432,153 @@ pub(crate) fn run_main<F: Future>(
         if shared.is_shutdown() {
             panic!("gpm runtime shut down while block_on was running");
         }
-        if main.woken.load(Acquire) {
-            if !cx.has_p() && !acquire_for_main(&cx) {
-                panic!("gpm runtime shut down while block_on was running");
-            }
-            let deferred = cx.main_deferred.get();
-            if deferred > 0 && others_runnable(&cx) {
-                // Main yielded: let the others run first (Go would put it at
-                // the global queue's tail).
-                // Decremented after the turn: at 0, `find_runnable` would
-                // hand the turn back to main instead of running a G.
-                schedule_once(&cx);
-                cx.main_deferred.set(deferred - 1);
-                continue;
-            }
-            cx.main_deferred.set(0);
-            main.woken.store(false, SeqCst);
+    }
+
+    /// Sleeps until notified.
+    fn sleep(&self) {
+        match self.parker.park() {
+            Wakeup::Notified | Wakeup::Shutdown => {}
+            // Nobody hands a caller a P; should one arrive, pass it on.
+            Wakeup::Handoff(p, _) => self.shared.hand_off_p(p),
+        }
+    }
+}
+
+impl Drop for Caller {
+    fn drop(&mut self) {
+        let shared = &self.shared;
+        shared.callers.fetch_sub(1, SeqCst);
+        shared
+            .main_parkers
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| !Arc::ptr_eq(p, &self.parker));
+    }
+}
+
+/// Decrements `Shared::mains` when dropped: a main goroutine is over.
+struct MainOver(Arc<Shared>);
+
+impl Drop for MainOver {
+    fn drop(&mut self) {
+        self.0.mains.fetch_sub(1, SeqCst);
+    }
+}
+
+/// `block_on` for any future, `Send` or not (Go's main with
+/// `LockOSThread`): the calling thread polls `future` and nothing else, so
+/// that no goroutine can hold main hostage by blocking the thread main is
+/// tied to. It holds no P: main's own code runs beside the Ps (as tokio's
+/// `block_on` does), and what it readies goes to the global queue, where
+/// the Ms find it.
+pub(crate) fn run_main<F: Future>(
+    shared: Arc<Shared>,
+    future: F,
+    location: &'static std::panic::Location<'static>,
+) -> F::Output {
+    let caller = Caller::new(&shared);
+    shared.mains.fetch_add(1, SeqCst);
+    let _over = MainOver(shared.clone());
+    let main_g = Arc::new(MainG::new(shared.main_goid(), location));
+    let main = Arc::new(MainWaker {
+        woken: AtomicBool::new(true),
+        parker: caller.parker.clone(),
+        main_g: main_g.clone(),
+    });
+    let waker = Waker::from(main.clone());
+    let mut task_cx = Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let cx = MContext::new(shared.clone(), caller.parker.clone());
+
+    shared
+        .main_gs
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(main_g.clone());
+    struct Unlist<'a>(&'a Shared, &'a Arc<MainG>);
+    impl Drop for Unlist<'_> {
+        fn drop(&mut self) {
+            self.0
+                .main_gs
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|g| !Arc::ptr_eq(g, self.1));
+        }
+    }
+    let _unlist = Unlist(&shared, &main_g);
+
+    cx.enter(|| loop {
+        caller.check();
+        if main.woken.swap(false, SeqCst) {
             cx.yield_requested.set(false);
             cx.budget.set(crate::coop::BUDGET);
             cx.slice_grace.set(main_g.take_slice_ended());
             cx.slice_yielded.set(false);
             main_g.start_poll();
-            if let Poll::Ready(output) = cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx)) {
+            if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
                 return output;
             }
             main_g.parked(shared.clock.seconds());
             if main.woken.load(SeqCst) {
                 main_g.woken();
             }
-            if cx.yield_requested.replace(false) {
-                // Go would put main at the global queue's tail: behind what
-                // is runnable now (at most 61, when the P looks at the
-                // global queue anyway), not behind what is readied later.
-                cx.main_deferred.set(runnable_now(&cx).min(GLOBAL_CHECK_INTERVAL));
-            }
             continue;
         }
-        if !cx.has_p() {
-            match park(&cx) {
-                Wakeup::Handoff(p, spinning) => acquire(&cx, p, spinning),
-                Wakeup::Notified => {}
-                Wakeup::Shutdown => panic!("gpm runtime shut down while block_on was running"),
-            }
-            continue;
-        }
-        schedule_once(&cx);
+        caller.sleep();
     })
 }
 
-/// True if this M's P or the global queue has a G to run.
-fn others_runnable(cx: &MContext) -> bool {
-    runnable_now(cx) > 0
-}
-
-/// Gs this M could run now: its P's runnext, ring and yielded Gs, and the
-/// global queue.
-fn runnable_now(cx: &MContext) -> u64 {
-    let slot = cx.p.borrow();
-    let Some(p) = slot.as_ref() else {
-        return 0;
-    };
-    let queued = p.ring.len() + p.yielded.len() + cx.shared.global.len();
-    (queued + usize::from(cx.shared.ps[p.id].has_runnext())) as u64
-}
-
-/// Gets a P for a main G that was woken while its M had none: an idle P if
-/// there is one, else the next P any M gives up. Returns false at shutdown.
-fn acquire_for_main(cx: &MContext) -> bool {
-    let shared = &cx.shared;
-    let mut lists = shared.idle.lock();
-    if let Some(p) = lists.take_p(&shared.ps) {
-        drop(lists);
-        acquire(cx, p, false);
-        return true;
-    }
-    lists.wait_for_p(cx.parker.clone());
-    drop(lists);
+/// `block_on` for a `Send + 'static` future (Go's main, without
+/// `LockOSThread`): `future` becomes goroutine 1, an ordinary goroutine
+/// that any M runs, with a P, and that is stolen, handed over and preempted
+/// like any other; the calling thread only waits for its result.
+pub(crate) fn run_main_g<F>(
+    shared: Arc<Shared>,
+    future: F,
+    location: &'static std::panic::Location<'static>,
+) -> F::Output
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let caller = Caller::new(&shared);
+    shared.mains.fetch_add(1, SeqCst);
+    let over = MainOver(shared.clone());
+    let goid = shared.main_goid();
+    let mut task = shared.spawn_with_goid(
+        async move {
+            // Dropped with the future, before the result reaches the caller:
+            // deadlock detection never sees a finished main as waiting.
+            let _over = over;
+            future.await
+        },
+        location,
+        goid,
+    );
+    let waker = Waker::from(Arc::new(CallerWaker(caller.parker.clone())));
+    let mut task_cx = Context::from_waker(&waker);
     loop {
-        match cx.parker.park() {
-            Wakeup::Handoff(p, spinning) => {
-                acquire(cx, p, spinning);
-                return true;
-            }
-            Wakeup::Notified => continue,
-            Wakeup::Shutdown => return false,
+        if let Poll::Ready(result) = Pin::new(&mut task).poll(&mut task_cx) {
+            return match result {
+                Ok(output) => output,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => panic!("gpm: the main goroutine did not finish: {e}"),
+            };
         }
+        caller.check();
+        caller.sleep();
+    }
+}
+
+/// Wakes a thread waiting in [`run_main_g`].
+struct CallerWaker(Arc<Parker>);
+
+impl Wake for CallerWaker {
+    fn wake(self: Arc<Self>) {
+        self.0.notify();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.notify();
     }
 }

@@ -71,9 +71,6 @@ pub(crate) struct PLocal {
     pub(crate) ring: Local<G>,
     /// Mirror of `P::schedtick`, so the owner never reads the atomic.
     pub(crate) schedtick: u64,
-    /// Gs that called `yield_now` on this P, in order: the global queue's
-    /// tail, appended there when this P next looks at it (see `global.rs`).
-    pub(crate) yielded: Vec<G>,
     /// Free sudogs for channel waits (Go's `p.sudogcache`).
     pub(crate) sudogs: crate::chan::SudogCache,
 }
@@ -99,7 +96,6 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             id,
             ring: local,
             schedtick: 0,
-            yielded: Vec::new(),
             sudogs: crate::chan::SudogCache::new(),
         },
     )
@@ -256,20 +252,6 @@ impl PLocal {
         self.ring.pop().map(|g| (g, false))
     }
 
-    /// Moves the yielded Gs, in order, into the empty ring and returns the
-    /// first. Those that do not fit stay yielded.
-    pub(crate) fn take_yielded(&mut self) -> Option<G> {
-        let room = self.ring.free_slots();
-        let n = self.yielded.len().min(room + 1);
-        let mut batch = self.yielded.drain(..n);
-        let first = batch.next();
-        for g in batch {
-            // Cannot spill: at most `room` pushes.
-            self.ring.push_back(g, &NoOverflow);
-        }
-        first
-    }
-
     /// Counts a G started from the ring or the global queue.
     pub(crate) fn tick(&mut self, shared: &P) {
         self.schedtick += 1;
@@ -278,14 +260,5 @@ impl PLocal {
         if shared.preempt.load(Relaxed) {
             shared.preempt.store(false, Relaxed);
         }
-    }
-}
-
-/// The overflow target of pushes that have room by construction.
-struct NoOverflow;
-
-impl ring::Overflow<G> for NoOverflow {
-    fn push_batch(&self, _: Vec<G>) {
-        unreachable!("a push sized to the ring's free slots overflowed");
     }
 }

@@ -104,8 +104,11 @@ pub(crate) struct Shared {
     pub(crate) threads: AtomicUsize,
     /// The `spawn_blocking` pool.
     pub(crate) blocking: crate::blocking::Pool,
-    /// `block_on` calls under way (each runs a main G).
+    /// Main goroutines under way (one per `block_on`), until their future
+    /// is done: deadlock detection needs one waiting.
     pub(crate) mains: AtomicUsize,
+    /// Threads in `block_on` (they belong to the runtime while there).
+    pub(crate) callers: AtomicUsize,
     /// [`Count`]s made where no P of this runtime was at hand (the per-P
     /// counts are in `P`).
     counts_outside: [AtomicU64; COUNTS],
@@ -123,9 +126,6 @@ pub(crate) struct Shared {
     pub(crate) ms: Mutex<Vec<Arc<crate::trace::MInfo>>>,
     /// schedtrace and the SIGQUIT dump, printed by sysmon.
     pub(crate) tracer: crate::trace::Tracer,
-    /// Set by `#[gpm::main]`: the process ends when main returns, so the
-    /// main M gives its P back without starting an M for what is queued.
-    pub(crate) exit_with_main: AtomicBool,
     /// Ms still in a poll whose P sysmon took (see `hold.rs`).
     pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
@@ -177,6 +177,7 @@ impl Shared {
             threads: AtomicUsize::new(0),
             blocking,
             mains: AtomicUsize::new(0),
+            callers: AtomicUsize::new(0),
             counts_outside: Default::default(),
             clock,
             timers,
@@ -184,7 +185,6 @@ impl Shared {
             netpoll_hook,
             acquisitions: AtomicU64::new(0),
             retaken: AtomicUsize::new(0),
-            exit_with_main: AtomicBool::new(false),
             ms: Mutex::new(Vec::new()),
             tracer,
             shutdown: AtomicBool::new(false),
@@ -349,14 +349,27 @@ impl Shared {
     }
 
     /// Go's `handoffp`: the calling M gives up `p` (it is about to block or
-    /// leave). The P gets an M at once if it has work, or if nobody at all
-    /// is looking for work; otherwise it goes idle.
+    /// leave, or sysmon took the P from it). The P gets an M at once if it
+    /// has work (queued Gs, due timers), if nobody at all is looking for
+    /// work, or if sockets wait and nobody polls them; otherwise it goes
+    /// idle, and an M is woken to sleep until the earliest timer if none
+    /// does (Go's `wakeNetPoller(when)`).
     pub(crate) fn hand_off_p(&self, p: PLocal) {
         if self.is_shutdown() {
             self.idle.lock().put_p(&self.ps, p);
             return;
         }
-        if self.ps[p.id].has_work() || !p.yielded.is_empty() || !self.global.is_empty() {
+        let timers = &self.timers;
+        let timers_due = timers.armed() > 0 && timers.any_due(timers.now());
+        if self.ps[p.id].has_work() || !self.global.is_empty() || timers_due {
+            self.start_m(p, false);
+            return;
+        }
+        // Sockets wait and no M blocks in the poller: this P's M will (it
+        // finds nothing, releases the P and polls). Go does this for the
+        // last running P; gpm polls only while a P is idle, which this
+        // one is about to be.
+        if self.netpoll.waiting() > 0 && !self.netpoll.is_blocked() && self.idle.npidle.load(SeqCst) == 0 {
             self.start_m(p, false);
             return;
         }
@@ -375,6 +388,12 @@ impl Shared {
             return;
         }
         lists.put_p(&self.ps, p);
+        drop(lists);
+        if timers.armed() > 0 && !timers.has_sleeper() {
+            // Somebody must fire the timers: a spinning M on the P just
+            // released finds nothing and sleeps until the earliest one.
+            self.wakep();
+        }
     }
 
     /// The `Arc` that owns this `Shared` (every `Shared` lives in one).
@@ -399,7 +418,28 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let info = GInfo::new(self.clone(), self.next_goid(), location, detached);
+        self.spawn_as(future, GInfo::new(self.clone(), self.next_goid(), location, detached))
+    }
+
+    /// [`Shared::spawn`] of goroutine 1: a `Send` main (`block_on_send`).
+    pub(crate) fn spawn_with_goid<F>(
+        self: &Arc<Shared>,
+        future: F,
+        location: &'static Location<'static>,
+        goid: u64,
+    ) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_as(future, GInfo::main(self.clone(), goid, location))
+    }
+
+    fn spawn_as<F>(self: &Arc<Shared>, future: F, info: GInfo) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         let (g, task) = async_task::Builder::new().metadata(info).spawn(
             // SAFETY: `info` is the metadata of the task being built, which
             // outlives its future.
@@ -442,10 +482,11 @@ impl Shared {
         self.ps.iter().map(|p| p.counts[i].load(Relaxed)).sum::<u64>() + self.counts_outside[i].load(Relaxed)
     }
 
-    /// Gs alive (spawned and not yet dropped), plus `block_on` mains.
+    /// Gs alive (spawned and not yet dropped), plus the mains that
+    /// `block_on` polls on their own threads.
     pub(crate) fn goroutines(&self) -> usize {
         let alive = self.total(Count::Spawned).saturating_sub(self.total(Count::Exited));
-        alive as usize + self.mains.load(Relaxed)
+        alive as usize + self.main_gs.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// Gs waiting on a future gpm did not write (possible progress).
@@ -468,7 +509,7 @@ impl Shared {
     /// Threads this runtime owns: its Ms, sysmon, and the threads in
     /// `block_on`.
     pub(crate) fn own_threads(&self) -> usize {
-        self.threads.load(SeqCst) + 1 + self.mains.load(SeqCst)
+        self.threads.load(SeqCst) + 1 + self.callers.load(SeqCst)
     }
 
     /// Starts the sysmon thread.
@@ -703,13 +744,11 @@ fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &Schedul
         if info.woken_while_running && cx.yield_requested.replace(false) {
             // Go's `Gosched`: the global queue's tail (see `global.rs`). With
             // that queue empty, the tail of this P's ring is the same place
-            // in the order.
-            if p.yielded.is_empty() && shared.global.is_empty() {
-                if p.ring.push_back(g, &shared.global) {
-                    shared.counters.spills.fetch_add(1, Relaxed);
-                }
-            } else {
-                p.yielded.push(g);
+            // in the order, and no lock.
+            if !shared.global.is_empty() {
+                shared.global.push(g);
+            } else if p.ring.push_back(g, &shared.global) {
+                shared.counters.spills.fetch_add(1, Relaxed);
             }
             Put::Queued
         } else {

@@ -13,8 +13,10 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// to 1 ms apart while goroutines run) and the P has other goroutines to
 /// run, sysmon hands the P to another thread. When `f` returns, the goroutine
 /// goes on with its P if nobody took it, else with an idle P if there is
-/// one, else without a P until its poll returns (whatever it readies then
-/// goes to the global queue), and the thread then parks as idle.
+/// one, else it yields at its next gpm operation (a channel operation, a
+/// timer, I/O: any leaf future) and waits in the global queue for a P, as
+/// Go's `exitsyscall` does; the thread then parks as idle. Code between
+/// `syscall`'s return and that operation runs without a P.
 ///
 /// Unlike `spawn_blocking`, no thread switch happens for a short call; for
 /// a long call that should not occupy this goroutine, `spawn_blocking` is
@@ -77,6 +79,9 @@ fn exit(m: &MContext) {
     m.shared.lost_p();
     let shared = &m.shared;
     let Some(idle) = shared.idle.lock().take_p(&shared.ps) else {
+        // No P to go on with: the goroutine yields at its next leaf
+        // operation (Go's `exitsyscall` parks it until a P is free).
+        m.lost_p.set(true);
         return;
     };
     shared.acquisitions.fetch_add(1, SeqCst);

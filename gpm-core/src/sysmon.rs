@@ -118,8 +118,20 @@ pub(crate) fn run(shared: Arc<Shared>) {
             .store(false, std::sync::atomic::Ordering::Relaxed);
         shared.clock.tick();
         let now = Instant::now();
+        // Timers overdue by a millisecond: nobody fired them (every M busy
+        // in a long poll or a syscall, none sleeping for them). Fire them
+        // here: a main polled on its own thread needs no P, and the
+        // goroutines they wake go to the global queue, which is work that
+        // `retake` hands a stuck P over for. Go's sysmon starts an M
+        // instead, and preempts by signal the goroutine whose P it needs.
+        let timers = &shared.timers;
+        let overdue = timers.armed() > 0 && timers.any_due(timers.now().saturating_sub(1_000_000));
+        if overdue {
+            timers.check();
+            shared.wakep();
+        }
         let mut all_idle = true;
-        let mut watching = false;
+        let mut watching = overdue;
         for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {
             watching |= retake(&shared, p, seen, now);
             let schedtick = p.schedtick.load(std::sync::atomic::Ordering::Relaxed);
@@ -134,12 +146,6 @@ pub(crate) fn run(shared: Arc<Shared>) {
                 p.preempt.store(true, std::sync::atomic::Ordering::Relaxed);
                 seen.since = now;
             }
-        }
-        // Timers overdue by a millisecond with nobody firing them (every M
-        // busy in a long poll, or none sleeping for them): start an M.
-        let timers = &shared.timers;
-        if timers.armed() > 0 && timers.any_due(timers.now().saturating_sub(1_000_000)) {
-            shared.wakep();
         }
         // Nobody polled the network for 10 ms (every M busy): poll here;
         // the goroutines readied go to the global queue as one batch.
@@ -171,12 +177,16 @@ pub(crate) fn run(shared: Arc<Shared>) {
 
 /// Go's `retake`: takes P `p` from an M whose poll has lasted too long and
 /// hands it to another M, so that the goroutines queued on it run (see
-/// `hold.rs`). A poll in `gpm::syscall` is "too long" when an earlier
-/// look saw the same syscall; any other poll after a time slice (10 ms). Either
-/// way, only if the P (or the global queue) has work waiting.
+/// `hold.rs`). Work is a G in the P's queues or in the global queue.
+///
+/// - A poll in `gpm::syscall`, seen on an earlier look too, is retaken
+///   when there is work, or when no P is idle and no M spins (nobody would
+///   pick up new work), or when it has lasted a time slice: Go's rule.
+/// - Any other poll is retaken after a time slice (10 ms) if there is
+///   work: it cannot be stopped, but what waits behind it can run.
 ///
 /// Returns true if sysmon should keep looking closely: it acted (a retake,
-/// a `wakep`), or a `gpm::syscall` holds up queued work.
+/// a `wakep`), or a `gpm::syscall` is under way.
 fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bool {
     use std::sync::atomic::Ordering::{Relaxed, SeqCst};
     let syscall_tick = p.syscall_tick.load(Relaxed);
@@ -204,20 +214,20 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bo
     let has_work = p.has_work() || !shared.global.is_empty();
     let in_syscall = p.syscall_m.load(Relaxed) != 0;
     let too_long = if in_syscall {
-        // The same syscall, seen on an earlier look too. (Go also retakes
-        // an idle-queued P after 10 ms, for its GC; gpm has no use for a P
-        // without work, and would only start a thread for it.)
-        has_work && now.duration_since(seen.syscall_since) > Duration::ZERO
+        let idle = &shared.idle;
+        let nobody_looking = idle.npidle.load(SeqCst) + idle.nmspinning.load(SeqCst) == 0;
+        let lasted = now.duration_since(seen.syscall_since);
+        lasted > Duration::ZERO && (has_work || nobody_looking || lasted >= TIME_SLICE)
     } else {
         has_work && now.duration_since(seen.poll_since) >= TIME_SLICE
     };
     if !too_long {
-        // Watched closely after a wakep, or when a syscall holds up work
-        // (it is retaken at the next look). A long poll is not: its time
-        // slice is 10 ms, and sysmon looks at least every millisecond
+        // Watched closely after a wakep, or while a syscall is under way
+        // (it may be retaken at the next look). A long poll is not: its
+        // time slice is 10 ms, and sysmon looks at least every millisecond
         // while goroutines run; looking every 20 µs at every poll longer
         // than that kept sysmon waking thousands of times a second.
-        return stalled_runnext || (in_syscall && has_work);
+        return stalled_runnext || in_syscall;
     }
     // Counted before the take, so the M that finds its P gone (and
     // uncounts it) never sees the count below zero.

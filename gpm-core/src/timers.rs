@@ -206,6 +206,10 @@ pub(crate) struct Timers {
     /// The sleeper's deadline, `NEVER` if no M sleeps for timers.
     sleeper_until: AtomicU64,
     sleeper: Mutex<Sleeper>,
+    /// `fire_due` calls under way: their timers are no longer armed, but
+    /// the goroutines they wake may not be runnable yet. Deadlock detection
+    /// counts them as armed.
+    firing: AtomicUsize,
     /// Time zero.
     start: Instant,
 }
@@ -224,6 +228,7 @@ impl Timers {
                 .collect(),
             sleeper_until: AtomicU64::new(NEVER),
             sleeper: Mutex::new(Sleeper::default()),
+            firing: AtomicUsize::new(0),
             start,
         }
     }
@@ -243,9 +248,10 @@ impl Timers {
         self.start + Duration::from_nanos(nanos)
     }
 
-    /// Timers added and not yet fired or cancelled.
+    /// Timers added and not yet fired or cancelled, plus firings whose
+    /// wakers have not all run.
     pub(crate) fn armed(&self) -> usize {
-        self.shards.iter().map(|s| s.armed.load(SeqCst)).sum()
+        self.firing.load(SeqCst) + self.shards.iter().map(|s| s.armed.load(SeqCst)).sum::<usize>()
     }
 
     /// Adds a timer due at `deadline`, waking `waker` then, to the heap of
@@ -353,6 +359,17 @@ impl Timers {
     /// Fires every timer due at `now`; returns how many. Wakers are called
     /// outside the heap locks.
     pub(crate) fn fire_due(&self, now: u64) -> usize {
+        // Counted before any timer is disarmed, uncounted after every waker
+        // ran (and so every woken goroutine is queued): `armed` never reads
+        // zero in between.
+        self.firing.fetch_add(1, SeqCst);
+        struct Fired<'a>(&'a AtomicUsize);
+        impl Drop for Fired<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, SeqCst);
+            }
+        }
+        let _fired = Fired(&self.firing);
         let mut wakers = Vec::new();
         for shard in self.shards.iter() {
             if shard.earliest.load(SeqCst) > now {
@@ -414,6 +431,11 @@ impl Timers {
                 return Some(self.to_instant(earliest));
             }
         }
+    }
+
+    /// True if some M sleeps until the earliest timer.
+    pub(crate) fn has_sleeper(&self) -> bool {
+        self.sleeper_until.load(SeqCst) != NEVER
     }
 
     /// The M woke (or is leaving): it no longer sleeps for timers.

@@ -3,15 +3,20 @@
 //! ```text
 //! #[gpm::main(procs = 4)]          #[attrs]
 //! #[attrs]                         vis fn main() -> Ret {
-//! vis async fn main() -> Ret {  =>     ::gpm::__private::run_main(Some(4), async move {
-//!     body                                 body
-//! }                                    })
+//! vis async fn main() -> Ret {  =>     use ::gpm::__private::{LocalMain as _, SendMain as _};
+//!     body                             (&::gpm::__private::Main::new(Some(4), {
+//! }                                        async fn __gpm_body() -> Ret { body }
+//!                                          __gpm_body()
+//!                                      })).run_main()
 //!                                  }
 //! ```
 //!
 //! `#[gpm::test]` is the same with `run_test` and a `#[test]` attribute added.
-//! The body becomes an `async move` block, so `return` and `?` leave the
-//! block with the function's return type, as they left the `async fn`.
+//! The body stays an `async fn`, so `return` and `?` work as they did. Its
+//! own function makes its future's type opaque to `main`, which is what lets
+//! method lookup pick the runner: `SendMain::run_main` (main as an ordinary
+//! goroutine) when the future is `Send + 'static`, else
+//! `LocalMain::run_main` on the calling thread (see `gpm::__private`).
 //!
 //! The body is kept as unparsed tokens: a syntax error inside it is reported
 //! by rustc where it is, not by us, and the expansion stays cheap for IDEs
@@ -193,9 +198,29 @@ impl AsyncFn {
         };
         let mut block = Group::new(Delimiter::Brace, body);
         block.set_span(brace_span);
-        let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#procs, async move #block));
+        // The body as an `async fn` of its own: its future's type (and so
+        // whether it is `Send`) is known where the runner is chosen.
+        // (With parameters, already reported as an error, the body stays
+        // an `async move` block, which sees them: no second error.)
+        let output = &sig.output;
+        let body_fn = if sig.inputs.is_empty() {
+            quote!({
+                async fn __gpm_body() #output #block
+                __gpm_body()
+            })
+        } else {
+            quote!(async move #block)
+        };
+        let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#procs, #body_fn));
         call_args.set_span(tail_end);
-        let mut fn_body = Group::new(Delimiter::Brace, quote!(#gpm::__private::#runner #call_args));
+        let mut fn_body = Group::new(
+            Delimiter::Brace,
+            quote! {
+                #[allow(unused_imports)]
+                use #gpm::__private::{LocalMain as _, SendMain as _};
+                (&#gpm::__private::Main::new #call_args).#runner()
+            },
+        );
         fn_body.set_span(brace_span);
 
         let header = match kind {

@@ -36,7 +36,7 @@ impl Shared {
                 goid: info.goid,
                 state: info.state(),
                 waited: self.clock.seconds_since(info.since()),
-                is_main: false,
+                is_main: info.is_main(),
                 location: info.location,
             });
         });

@@ -56,12 +56,22 @@ impl Runtime {
         }
     }
 
-    /// Runs `future` as a goroutine on the calling thread until it is done.
+    /// Runs `future` on the calling thread until it is done: Go's `main`
+    /// with `runtime.LockOSThread()`.
     ///
-    /// The calling thread becomes one of the runtime's Ms for the duration:
-    /// it holds a P, runs the future (which need not be `Send`), and runs
-    /// other goroutines whenever the future waits. The first `block_on`
-    /// future of a runtime is goroutine 1, as Go's `main`.
+    /// The future need not be `Send` nor `'static`. The calling thread polls
+    /// it and nothing else, so no goroutine can hold it hostage by blocking
+    /// the thread (a long `gpm::syscall`, a CPU loop): its timers fire and
+    /// it runs on time whatever the goroutines do. It holds no P: its own
+    /// code runs beside the GOMAXPROCS Ps (as tokio's `block_on` does), and
+    /// every goroutine it readies or spawns goes through the global queue to
+    /// a worker thread. That is its cost: a hand-off between this future and
+    /// a goroutine (a channel ping-pong) crosses threads and wakes one.
+    /// [`Runtime::block_on_send`] has none of it, for a `Send + 'static`
+    /// future; `#[gpm::main]` and `#[gpm::test]` pick it when they can.
+    ///
+    /// The first `block_on` future of a runtime is goroutine 1, as Go's
+    /// `main`.
     ///
     /// # Panics
     /// When called from inside a goroutine (it would block an M); when a
@@ -70,6 +80,39 @@ impl Runtime {
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
         self.handle.block_on(future)
+    }
+
+    /// Runs `future` as goroutine 1, an ordinary goroutine, and waits on
+    /// the calling thread for its output: Go's `main`.
+    ///
+    /// Any worker thread may run it; it holds a P while it runs, is stolen,
+    /// handed over and preempted like any goroutine, and a goroutine that
+    /// blocks a thread never holds it hostage. Goroutines it spawns or
+    /// readies go to its P, so a ping-pong with it stays on one P, as
+    /// between two goroutines. The calling thread runs nothing meanwhile.
+    ///
+    /// ```
+    /// let rt = gpm::runtime::Runtime::new()?;
+    /// let answer = rt.block_on_send(async {
+    ///     let ch = gpm::chan::<u32>(0);
+    ///     let tx = ch.clone();
+    ///     gpm::go!(async move { tx.send(42).await.unwrap() });
+    ///     ch.recv().await
+    /// });
+    /// assert_eq!(answer, Some(42));
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// As [`Runtime::block_on`]; a panic of `future` is resumed on the
+    /// calling thread.
+    #[track_caller]
+    pub fn block_on_send<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.handle.block_on_send(future)
     }
 
     /// Starts a goroutine; see [`crate::spawn`]. Works from any thread.
@@ -197,10 +240,28 @@ impl Handle {
         self.shared.spawn(future, Location::caller(), true).detach();
     }
 
-    /// Runs `future` on the calling thread as a goroutine; see
+    /// Runs `future` on the calling thread, which runs nothing else; see
     /// [`Runtime::block_on`].
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.check_block_on();
+        crate::m::run_main(self.shared.clone(), future, Location::caller())
+    }
+
+    /// Runs `future` as goroutine 1 and waits for it; see
+    /// [`Runtime::block_on_send`].
+    #[track_caller]
+    pub fn block_on_send<F>(&self, future: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.check_block_on();
+        crate::m::run_main_g(self.shared.clone(), future, Location::caller())
+    }
+
+    #[track_caller]
+    fn check_block_on(&self) {
         if current::in_runtime() {
             panic!(
                 "gpm: block_on called from inside a goroutine; it would block this M \
@@ -210,7 +271,6 @@ impl Handle {
         if self.shared.is_shutdown() {
             panic!("gpm: block_on on a runtime that has shut down");
         }
-        crate::m::run_main(self.shared.clone(), future, Location::caller())
     }
 
     /// A snapshot of what the scheduler has done; see [`Stats`].
@@ -278,7 +338,17 @@ pub fn stats() -> Stats {
 #[doc(hidden)]
 pub mod __private {
     //! Entry points for gpm's macros; not a public API.
-    use super::{Builder, Handle, UnhandledPanic};
+    //!
+    //! `#[gpm::main]` and `#[gpm::test]` wrap the body in a [`Main`] and
+    //! call `run_main` / `run_test` on a reference to it. Method lookup
+    //! takes [`SendMain`]'s when the body's future is `Send + 'static` with
+    //! a `Send` output (main becomes an ordinary goroutine,
+    //! `Runtime::block_on_send`), and [`LocalMain`]'s, one auto-ref
+    //! further, otherwise (`Runtime::block_on`). The body is an `async fn`
+    //! of its own, so that its future's type is known when the method is
+    //! chosen.
+    use super::{Builder, Handle, Runtime, UnhandledPanic};
+    use std::cell::Cell;
     use std::future::Future;
 
     /// `go!`: a detached goroutine on the current runtime.
@@ -291,42 +361,119 @@ pub mod __private {
         Handle::current().go(future);
     }
 
-    /// `#[gpm::main]`: runs `future` as goroutine 1; then the process may
-    /// exit while other goroutines run (Go's rule), so the runtime is not
-    /// shut down (which would wait for running goroutines).
+    /// A `#[gpm::main]` or `#[gpm::test]` body and its options.
+    pub struct Main<F> {
+        procs: Option<usize>,
+        future: Cell<Option<F>>,
+    }
+
+    impl<F> Main<F> {
+        pub fn new(procs: Option<usize>, future: F) -> Main<F> {
+            Main {
+                procs,
+                future: Cell::new(Some(future)),
+            }
+        }
+
+        fn take(&self) -> F {
+            self.future.take().expect("a gpm main body ran twice")
+        }
+    }
+
+    /// The runtime of `#[gpm::main]`.
     #[track_caller]
-    pub fn run_main<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+    fn main_runtime(procs: Option<usize>) -> Runtime {
         let mut builder = Builder::new();
         if let Some(n) = procs {
             builder = builder.procs(n);
         }
-        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
-        rt.handle()
-            .shared
-            .exit_with_main
-            .store(true, std::sync::atomic::Ordering::Relaxed);
-        let output = rt.block_on(future);
-        std::mem::forget(rt);
-        output
+        builder.build().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// `#[gpm::test]`: like `run_main`, but a panic in any goroutine fails
-    /// the test, and the runtime is shut down at the end.
+    /// The runtime of `#[gpm::test]`: a panic in any goroutine fails the test.
     #[track_caller]
-    pub fn run_test<F: Future>(procs: Option<usize>, future: F) -> F::Output {
+    fn test_runtime(procs: Option<usize>) -> Runtime {
         let mut builder = Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime);
         if let Some(n) = procs {
             builder = builder.procs(n);
         }
-        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
-        let output = rt.block_on(future);
-        // A goroutine may have panicked after the body's last poll: shut
-        // down (which waits for running goroutines) and look once more.
+        builder.build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// After a `#[gpm::test]` body: a goroutine may have panicked after the
+    /// body's last poll; shut down (which waits for running goroutines)
+    /// and look once more.
+    fn end_test(rt: Runtime) {
         let shared = rt.handle().shared.clone();
         drop(rt);
-        if let Some(message) = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(message) = message {
             panic!("{message}");
         }
-        output
+    }
+
+    /// After `#[gpm::main]`'s body the process may exit while other
+    /// goroutines run (Go's rule), so the runtime is not shut down (which
+    /// would wait for running goroutines).
+    fn end_main(rt: Runtime) {
+        std::mem::forget(rt);
+    }
+
+    /// A body whose future is `Send + 'static`: main is goroutine 1.
+    pub trait SendMain {
+        type Output;
+        fn run_main(&self) -> Self::Output;
+        fn run_test(&self) -> Self::Output;
+    }
+
+    impl<F> SendMain for Main<F>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        type Output = F::Output;
+
+        #[track_caller]
+        fn run_main(&self) -> F::Output {
+            let rt = main_runtime(self.procs);
+            let output = rt.block_on_send(self.take());
+            end_main(rt);
+            output
+        }
+
+        #[track_caller]
+        fn run_test(&self) -> F::Output {
+            let rt = test_runtime(self.procs);
+            let output = rt.block_on_send(self.take());
+            end_test(rt);
+            output
+        }
+    }
+
+    /// Any other body: polled on the calling thread (`block_on`).
+    pub trait LocalMain {
+        type Output;
+        fn run_main(&self) -> Self::Output;
+        fn run_test(&self) -> Self::Output;
+    }
+
+    impl<F: Future> LocalMain for &Main<F> {
+        type Output = F::Output;
+
+        #[track_caller]
+        fn run_main(&self) -> F::Output {
+            let rt = main_runtime(self.procs);
+            let output = rt.block_on(self.take());
+            end_main(rt);
+            output
+        }
+
+        #[track_caller]
+        fn run_test(&self) -> F::Output {
+            let rt = test_runtime(self.procs);
+            let output = rt.block_on(self.take());
+            end_test(rt);
+            output
+        }
     }
 }
