@@ -26,12 +26,15 @@ macro_rules! suite {
             #[test] fn waiting_select_is_woken_by_one_channel() { super::waiting_select_is_woken_by_one_channel(rt()) }
             #[test] fn waiting_send_case_is_taken_by_a_receiver() { super::waiting_send_case_is_taken_by_a_receiver(rt()) }
             #[test] fn same_channel_in_two_cases() { super::same_channel_in_two_cases(rt()) }
+            #[test] fn waiting_cases_on_one_channel_fire_fairly() { super::waiting_cases_on_one_channel_fire_fairly(rt()) }
             #[test] fn dropped_select_gives_its_value_back() { super::dropped_select_gives_its_value_back(rt()) }
             #[test] fn empty_select_waits_forever() { super::empty_select_waits_forever(rt()) }
             #[test] fn select_stress() { super::select_stress(rt()) }
             #[test] fn cancelled_selects_lose_nothing() { super::cancelled_selects_lose_nothing(rt()) }
             #[test] fn go_self_select() { super::go_self_select(rt()) }
             #[test] fn go_nonblock_recv_race() { super::go_nonblock_recv_race(rt()) }
+            #[test] fn go_select_fairness() { super::go_select_fairness(rt()) }
+            #[test] fn go_pseudo_random_send() { super::go_pseudo_random_send(rt()) }
         }
     )*};
 }
@@ -373,6 +376,85 @@ fn same_channel_in_two_cases(rt: Runtime) {
     });
 }
 
+/// Trials per check in [`waiting_cases_on_one_channel_fire_fairly`].
+const ONE_CHANNEL_TRIALS: usize = 200;
+
+/// Fails unless each of two cases won at least a quarter of `trials`. A fair
+/// coin falls that far short (7 sigma at 200 trials) with a chance of about
+/// 1e-12, so only a bias fails it.
+fn assert_fair(what: &str, wins: [usize; 2], trials: usize) {
+    assert!(
+        wins.iter().all(|&w| w >= trials / 4),
+        "{what}: unfair, the cases won {wins:?} of {trials}"
+    );
+}
+
+/// A select waiting on several cases of one channel, woken by a counterpart
+/// that came later, fires each of them about as often (Go queues the cases
+/// in the random poll order, so the first in the queue is any of them).
+fn waiting_cases_on_one_channel_fire_fairly(rt: Runtime) {
+    rt.block_on(async {
+        // Two receives, then a sender.
+        let mut wins = [0; 2];
+        for _ in 0..ONE_CHANNEL_TRIALS {
+            let ch = gpm::chan::<u32>(0);
+            let c = ch.clone();
+            let waiter = gpm::spawn(async move {
+                gpm::select! {
+                    recv(c) -> _ => 0,
+                    recv(c) -> _ => 1,
+                }
+            });
+            parked("select", 1).await;
+            ch.send(7).await.unwrap();
+            wins[waiter.await.unwrap()] += 1;
+        }
+        assert_fair("two receives on one channel", wins, ONE_CHANNEL_TRIALS);
+
+        // Two sends, then a receiver.
+        let mut wins = [0; 2];
+        for _ in 0..ONE_CHANNEL_TRIALS {
+            let ch = gpm::chan::<usize>(0);
+            let c = ch.clone();
+            let waiter = gpm::spawn(async move {
+                gpm::select! {
+                    send(c, 0) -> res => res.unwrap(),
+                    send(c, 1) -> res => res.unwrap(),
+                }
+            });
+            parked("select", 1).await;
+            wins[ch.recv().await.unwrap()] += 1;
+            waiter.await.unwrap();
+        }
+        assert_fair("two sends on one channel", wins, ONE_CHANNEL_TRIALS);
+
+        // Two channels with two cases each, interleaved in the source: the
+        // channel that fires shares its wins between its own two cases.
+        let mut wins = [0; 4];
+        for _ in 0..ONE_CHANNEL_TRIALS {
+            let (a, b) = (gpm::chan::<u32>(0), gpm::chan::<u32>(0));
+            let (ra, rb) = (a.receiver(), b.receiver());
+            let waiter = gpm::spawn(async move {
+                gpm::select! {
+                    recv(ra) -> _ => 0,
+                    recv(rb) -> _ => 1,
+                    recv(ra) -> _ => 2,
+                    recv(rb) -> _ => 3,
+                }
+            });
+            parked("select", 1).await;
+            b.send(7).await.unwrap();
+            wins[waiter.await.unwrap()] += 1;
+        }
+        assert_eq!(wins[0] + wins[2], 0, "a case on the silent channel fired");
+        assert_fair(
+            "two cases on each of two channels",
+            [wins[1], wins[3]],
+            ONE_CHANNEL_TRIALS,
+        );
+    });
+}
+
 fn dropped_select_gives_its_value_back(rt: Runtime) {
     rt.block_on(async {
         let (a, b) = (gpm::chan::<u32>(0), gpm::chan::<u32>(0));
@@ -553,6 +635,8 @@ fn cancelled_selects_lose_nothing(rt: Runtime) {
 }
 
 // ----- Go's tests, ported (src/runtime/chan_test.go) -----------------------
+//
+// Originals: https://github.com/golang/go/blob/master/src/runtime/chan_test.go
 
 /// Go's `TestSelfSelect`: a select with a send and a receive on the same
 /// channel, from two goroutines, must neither deadlock nor receive its own
@@ -609,6 +693,93 @@ fn go_nonblock_recv_race(rt: Runtime) {
             c.close().unwrap();
             let _ = c.recv().await;
             assert!(racer.await.unwrap(), "chan is not ready");
+        }
+    });
+}
+
+/// Go's [`TestSelectFairness`](https://github.com/golang/go/blob/master/src/runtime/chan_test.go):
+/// a select over two never-ready and two always-ready channels must take
+/// each ready one about half of the time: within 10 sigma (Go's bound) over
+/// 10 000 trials.
+fn go_select_fairness(rt: Runtime) {
+    const TRIALS: usize = 10_000;
+    rt.block_on(async {
+        let (c1, c2) = (gpm::chan::<u8>(TRIALS + 1), gpm::chan::<u8>(TRIALS + 1));
+        for _ in 0..TRIALS + 1 {
+            c1.send(1).await.unwrap();
+            c2.send(2).await.unwrap();
+        }
+        let (c3, c4) = (gpm::chan::<u8>(0), gpm::chan::<u8>(0));
+        let (out, done) = (gpm::chan::<u8>(0), gpm::chan::<()>(0));
+        let chooser = {
+            let (out, done) = (out.sender(), done.receiver());
+            gpm::spawn(async move {
+                loop {
+                    let b = gpm::select! {
+                        recv(c3) -> b => b,
+                        recv(c4) -> b => b,
+                        recv(c1) -> b => b,
+                        recv(c2) -> b => b,
+                    };
+                    gpm::select! {
+                        send(out, b.unwrap()) -> res => res.unwrap(),
+                        recv(done) -> _ => return,
+                    }
+                }
+            })
+        };
+        let (mut cnt1, mut cnt2) = (0usize, 0usize);
+        for _ in 0..TRIALS {
+            match out.recv().await {
+                Some(1) => cnt1 += 1,
+                Some(2) => cnt2 += 1,
+                other => panic!("unexpected value {other:?} on channel"),
+            }
+        }
+        let mean = TRIALS as f64 * 0.5;
+        let stddev = (TRIALS as f64 * 0.5 * 0.5).sqrt();
+        assert!(
+            (cnt1 as f64 - mean).abs() <= 10.0 * stddev,
+            "unfair select: in {TRIALS} trials, results were {cnt1}, {cnt2}"
+        );
+        done.close().unwrap();
+        chooser.await.unwrap();
+    });
+}
+
+/// Go's [`TestPseudoRandomSend`](https://github.com/golang/go/blob/master/src/runtime/chan_test.go):
+/// `select { case c <- 1: case c <- 0: }` 100 times, to a receiver that
+/// yields before each receive, on an unbuffered and a buffered channel:
+/// each value must arrive more than 10 times (Go's bound; a fair coin
+/// misses it with a chance of about 1e-17). On the unbuffered channel the
+/// select mostly waits first, so this checks the order its cases queue in.
+fn go_pseudo_random_send(rt: Runtime) {
+    const N: usize = 100;
+    rt.block_on(async {
+        for cap in [0, N] {
+            let c = gpm::chan::<usize>(cap);
+            let r = c.receiver();
+            let receiver = gpm::spawn(async move {
+                let mut got = Vec::with_capacity(N);
+                for _ in 0..N {
+                    gpm::yield_now().await; // Go's runtime.Gosched()
+                    got.push(r.recv().await.unwrap());
+                }
+                got
+            });
+            for _ in 0..N {
+                gpm::select! {
+                    send(c, 1) -> res => res.unwrap(),
+                    send(c, 0) -> res => res.unwrap(),
+                }
+            }
+            let got = receiver.await.unwrap();
+            let ones: usize = got.iter().sum();
+            let zeros = N - ones;
+            assert!(
+                zeros > N / 10 && ones > N / 10,
+                "want pseudorandom, got {zeros} zeros and {ones} ones (chan cap {cap})"
+            );
         }
     });
 }
