@@ -98,6 +98,55 @@ fn schedtrace_prints_go_sched_lines() {
     }
 }
 
+/// The number after `name=` in a SCHED line.
+fn sched_field(line: &str, name: &str) -> u64 {
+    let prefix = format!("{name}=");
+    let word = line
+        .split(' ')
+        .find(|w| w.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no {name}= in {line:?}"));
+    field(word, name)
+}
+
+/// Go's `threads=` is `mcount()`: every M the runtime has, m0 and sysmon's
+/// included. Here the `block_on` caller is m0; it and sysmon are never on
+/// the idle list, so every line counts at least two threads beyond the idle
+/// ones, even when every worker M is asleep.
+#[test]
+fn schedtrace_threads_count_main_and_sysmon() {
+    if is_child() {
+        for procs in [1, 2] {
+            let rt = gpm::runtime::Builder::new().procs(procs).build().unwrap();
+            rt.block_on(async {
+                // Busy, then quiet: the quiet part leaves the workers idle.
+                let hs: Vec<_> = (0..100).map(|i| gpm::spawn(async move { i })).collect();
+                for h in hs {
+                    h.await.unwrap();
+                }
+                gpm::time::sleep(Duration::from_millis(60)).await;
+            });
+        }
+        return;
+    }
+    let out = child("schedtrace_threads_count_main_and_sysmon")
+        .env("GPM_DEBUG", "schedtrace=5")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().filter(|l| l.starts_with("SCHED ")).collect();
+    assert!(lines.len() >= 4, "expected a SCHED line every 5 ms:\n{stderr}");
+    for line in lines {
+        parse_sched(line);
+        let threads = sched_field(line, "threads");
+        let idle = sched_field(line, "idlethreads");
+        assert!(
+            threads >= idle + 2,
+            "threads= leaves out the block_on caller or sysmon: {line:?}\n{stderr}"
+        );
+    }
+}
+
 #[test]
 fn scheddetail_adds_a_line_per_p_and_m() {
     if is_child() {

@@ -88,9 +88,19 @@ impl MInfo {
 }
 
 /// The SCHED line (and details) for sysmon to print.
+///
+/// `threads=` counts as Go's `mcount()` does (every M the runtime has): the
+/// worker Ms and blocking-pool threads, plus sysmon and each `block_on`
+/// caller (Go counts sysmon's M and m0, the thread that runs main).
+/// [`Stats::threads`](crate::runtime::Stats::threads) leaves the last two
+/// out.
 pub(crate) fn sched_line(shared: &Shared, detail: bool) -> String {
     let elapsed = shared.clock.tick();
-    let mut out = format!("SCHED {}ms: {}\n", elapsed.as_millis(), shared.stats());
+    let mut stats = shared.stats();
+    // Read after the idle count in `stats()`: an M joins `threads` before it
+    // can be idle, so the line never shows more idle threads than threads.
+    stats.threads = shared.own_threads();
+    let mut out = format!("SCHED {}ms: {stats}\n", elapsed.as_millis());
     if !detail {
         return out;
     }

@@ -2,6 +2,7 @@
 //! tells about itself ([`gomaxprocs`], [`num_goroutine`], [`stats`]).
 
 mod builder;
+mod cgroup;
 mod dump;
 mod procs;
 mod stats;
@@ -292,7 +293,19 @@ impl Handle {
 /// GOMAXPROCS: the number of Ps of the current runtime, or, outside any
 /// runtime, the number a new runtime would get (the `GOMAXPROCS`
 /// environment variable if valid, else the CPUs this process may use,
-/// limited by its cgroup quota as Go 1.25 does).
+/// limited by its cgroup quota as Go 1.25 does: `min(CPUs, max(2,
+/// ceil(quota / period)))`).
+///
+/// The CPUs are this thread's affinity mask (`Cpus_allowed_list` in
+/// `/proc/self/status`). The quota is that of the process's own cgroup,
+/// found through `/proc/self/cgroup` and `/proc/self/mountinfo`: `cpu.max`
+/// under cgroup v2, `cpu.cfs_quota_us` and `cpu.cfs_period_us` under v1
+/// (whose `cpu` hierarchy is preferred where both exist), the smallest
+/// limit from the cgroup's directory up to its mount point. If the cgroup
+/// cannot be found, `/sys/fs/cgroup/cpu.max` or
+/// `/sys/fs/cgroup/cpu/cpu.cfs_{quota,period}_us` is read instead. A
+/// missing or malformed file means no limit. The default is computed once
+/// per process.
 ///
 /// ```
 /// let n = gpm::runtime::gomaxprocs();

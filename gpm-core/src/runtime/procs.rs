@@ -2,9 +2,18 @@
 //!
 //! 1. `GOMAXPROCS` in the environment, if it is a positive integer (an
 //!    invalid value is reported once on stderr and ignored, as Go does);
-//! 2. otherwise the number of CPUs this thread may run on (its affinity
-//!    mask), lowered to the cgroup CPU limit rounded up (but at least 2)
-//!    when a cgroup quota (v1 or v2) is set.
+//! 2. otherwise the number of CPUs this thread may run on
+//!    (`Cpus_allowed_list` in `/proc/self/status`, else
+//!    [`std::thread::available_parallelism`]), lowered to the CPU limit of
+//!    the process's cgroup, rounded up but at least 2, when one is set.
+//!
+//! The cgroup limit (see [`super::cgroup`]) comes from the process's own
+//! cgroup, found through `/proc/self/cgroup` and `/proc/self/mountinfo`
+//! (cgroup v1 `cpu` hierarchy first, else v2): `cpu.max` (v2) or
+//! `cpu.cfs_quota_us / cpu.cfs_period_us` (v1), the smallest from the
+//! cgroup's directory up to its mount point. When the cgroup cannot be
+//! found, `/sys/fs/cgroup/cpu.max`, then `/sys/fs/cgroup/cpu/cpu.cfs_*_us`.
+//! The value is computed once per process.
 
 use std::sync::OnceLock;
 
@@ -76,30 +85,9 @@ pub(crate) fn count_cpu_list(list: &str) -> Option<usize> {
     (n > 0).then_some(n)
 }
 
-/// The cgroup CPU limit in CPUs (quota / period), if one is set.
+/// The CPU limit of this process's cgroup, in CPUs, if one is set.
 fn cgroup_limit() -> Option<f64> {
-    // cgroup v2: "max 100000" or "200000 100000".
-    if let Ok(text) = std::fs::read_to_string("/sys/fs/cgroup/cpu.max") {
-        return parse_cpu_max(&text);
-    }
-    // cgroup v1.
-    let quota = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").ok()?;
-    let period = std::fs::read_to_string("/sys/fs/cgroup/cpu/cpu.cfs_period_us").ok()?;
-    let quota: i64 = quota.trim().parse().ok()?;
-    let period: i64 = period.trim().parse().ok()?;
-    (quota > 0 && period > 0).then(|| quota as f64 / period as f64)
-}
-
-/// Parses cgroup v2's `cpu.max`.
-pub(crate) fn parse_cpu_max(text: &str) -> Option<f64> {
-    let mut parts = text.split_whitespace();
-    let quota = parts.next()?;
-    let period: f64 = parts.next()?.parse().ok()?;
-    if quota == "max" || period <= 0.0 {
-        return None;
-    }
-    let quota: f64 = quota.parse().ok()?;
-    Some(quota / period)
+    super::cgroup::cpu_limit(|path| std::fs::read_to_string(path).ok())
 }
 
 #[cfg(test)]
@@ -126,8 +114,6 @@ mod tests {
 
     #[test]
     fn cgroup_rules() {
-        assert_eq!(parse_cpu_max("max 100000\n"), None);
-        assert_eq!(parse_cpu_max("150000 100000\n"), Some(1.5));
         // Go 1.25: ceil(1.5) = 2; a quota below 2 still gives 2 ...
         assert_eq!(from_machine(8, Some(1.5)), 2);
         assert_eq!(from_machine(8, Some(0.5)), 2);
