@@ -472,3 +472,51 @@ impl Timers {
         }
     }
 }
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicBool;
+    use std::task::Wake;
+
+    /// A waker that records what `armed()` said while it ran.
+    struct Probe {
+        timers: Arc<Timers>,
+        armed_while_waking: AtomicUsize,
+        woken: AtomicBool,
+    }
+
+    impl Wake for Probe {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.armed_while_waking.store(self.timers.armed(), SeqCst);
+            self.woken.store(true, SeqCst);
+        }
+    }
+
+    /// Deadlock detection reads `armed()`: a timer must count until the
+    /// goroutine it wakes is queued, which its waker does. (It read 0 while
+    /// the wakers of fired timers ran, issue 10.)
+    #[test]
+    fn a_timer_counts_as_armed_until_its_waker_ran() {
+        let start = Instant::now();
+        let timers = Arc::new(Timers::new(2, start));
+        let probe = Arc::new(Probe {
+            timers: timers.clone(),
+            armed_while_waking: AtomicUsize::new(usize::MAX),
+            woken: AtomicBool::new(false),
+        });
+        let waker = Waker::from(probe.clone());
+        timers.add(start, &waker, Some(1));
+        assert_eq!(timers.armed(), 1);
+        assert_eq!(timers.fire_due(timers.now()), 1);
+        assert!(probe.woken.load(SeqCst));
+        assert!(
+            probe.armed_while_waking.load(SeqCst) > 0,
+            "a fired timer read as not armed before its waker ran"
+        );
+        assert_eq!(timers.armed(), 0, "nothing is armed once the wakers ran");
+    }
+}

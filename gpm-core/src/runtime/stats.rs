@@ -19,8 +19,9 @@ pub struct Stats {
     /// Length of the global queue.
     pub global_queue: usize,
     /// Threads the runtime started that are alive: worker Ms and
-    /// blocking-pool threads, as Go's `threads=` counts Ms blocked in
-    /// system calls; `block_on` callers are not counted.
+    /// blocking-pool threads (Go counts Ms blocked in system calls too);
+    /// sysmon and `block_on` callers are not counted here. schedtrace's
+    /// `threads=` adds them, as Go's `mcount()` counts sysmon's M and m0.
     pub threads: usize,
     /// Of those, blocking-pool threads (running or idle).
     pub blocking_threads: usize,
