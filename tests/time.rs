@@ -1,9 +1,12 @@
-//! Timers: `sleep`, `sleep_until`, `timeout`, on 1, 2 and 4 Ps.
+//! Timers: `sleep`, `sleep_until`, `timeout`, `after`, `tick` and
+//! `Ticker`, on 1, 2 and 4 Ps, and Go's own time tests ported.
 //!
 //! Bounds are generous where time is the point: these run on a loaded
 //! 2-core machine. Nothing here uses a sleep to synchronise.
 
+use gpm::channel::{Receiver, TryRecvError};
 use gpm::runtime::{Builder, Runtime};
+use gpm::time::Ticker;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -208,8 +211,8 @@ fn ticker_ticks_until_stopped() {
             }
             assert!(start.elapsed() >= Duration::from_millis(10));
             ticker.stop();
-            let _ = ticks.try_recv(); // one tick may already wait in the channel
-                                      // No more ticks: a 30 ms timeout elapses first.
+            // No more ticks, not even one sent before `stop` (Go 1.23): a
+            // 30 ms timeout elapses first.
             let more = gpm::time::timeout(Duration::from_millis(30), ticks.recv()).await;
             assert!(more.is_err(), "a stopped ticker ticked");
         });
@@ -237,4 +240,163 @@ fn zero_ticker_panics_like_go() {
     rt(1).block_on(async {
         let _ = gpm::time::Ticker::new(Duration::ZERO);
     });
+}
+
+// ----- Go 1.23 timer channels ---------------------------------------------
+
+/// How long a tick that must come may take (only a missing one reaches it).
+const TICK_BOUND: Duration = Duration::from_secs(10);
+
+/// Receives a tick, failing if none comes within [`TICK_BOUND`].
+async fn next_tick(ticks: &Receiver<Instant>, what: &str) -> Instant {
+    match gpm::time::timeout(TICK_BOUND, ticks.recv()).await {
+        Ok(Some(at)) => at,
+        Ok(None) => panic!("{what}: the timer channel was closed"),
+        Err(_) => panic!("{what}: no tick within {TICK_BOUND:?}"),
+    }
+}
+
+/// Fails if a value is waiting on the timer channel.
+fn no_tick(ticks: &Receiver<Instant>, what: &str) {
+    assert_eq!(
+        ticks.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "{what}: a tick was waiting"
+    );
+}
+
+/// Go 1.23: after `stop` returns, no tick is received, not even one that
+/// was due (and, before, buffered) while nobody received.
+#[test]
+fn ticker_stop_discards_a_pending_tick() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            // Twenty periods pass with nobody receiving.
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            ticker.stop();
+            no_tick(&ticks, "right after stop");
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            no_tick(&ticks, "20 ms after stop");
+        });
+    }
+}
+
+/// Go 1.23: after `reset` returns, the next tick received is one of the
+/// new period; a tick due before the reset is gone.
+#[test]
+fn ticker_reset_discards_a_pending_tick() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            ticker.reset(Duration::from_secs(3600));
+            no_tick(&ticks, "right after reset to an hour");
+            let reset_at = Instant::now();
+            ticker.reset(Duration::from_millis(5));
+            let at = next_tick(&ticks, "after reset to 5 ms").await;
+            assert!(at >= reset_at + Duration::from_millis(5), "a tick due before the reset");
+        });
+    }
+}
+
+/// Resets that race with ticks firing on other Ms: whatever was in
+/// flight when `reset` returned is never received.
+#[test]
+fn ticker_reset_racing_ticks_lets_no_stale_tick_through() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let period = Duration::from_micros(20);
+            let ticker = Ticker::new(period);
+            let ticks = ticker.receiver();
+            for i in 0..300 {
+                ticker.reset(period);
+                // Let a few periods pass: timers fire as Ms look for work.
+                let until = Instant::now() + Duration::from_micros(100);
+                while Instant::now() < until {
+                    gpm::yield_now().await;
+                }
+                ticker.reset(Duration::from_secs(3600));
+                no_tick(&ticks, &format!("round {i}, after reset to an hour"));
+            }
+        });
+    }
+}
+
+/// Go 1.23: timer channels are synchronous, `len` and `cap` read 0; the
+/// value is still there for a receive.
+#[test]
+fn timer_channels_have_len_and_cap_zero() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            let fired = gpm::time::after(Duration::from_millis(1));
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!((ticks.len(), ticks.cap()), (0, 0), "Ticker");
+            assert_eq!((fired.len(), fired.cap()), (0, 0), "after");
+            next_tick(&ticks, "Ticker").await;
+            next_tick(&fired, "after").await;
+        });
+    }
+}
+
+/// `tick` as main's only wait ticks (the ticker lives as long as its
+/// receiver, as Go's `time.Tick` does).
+#[test]
+fn tick_ticks_as_mains_only_wait() {
+    for procs in SHAPES {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let took = rt(procs).block_on(async {
+                let start = Instant::now();
+                let ticks = gpm::time::tick(Duration::from_millis(10));
+                for _ in 0..3 {
+                    ticks.recv().await.unwrap();
+                }
+                start.elapsed()
+            });
+            tx.send(took).unwrap();
+        });
+        let took = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("procs {procs}: tick(10ms) never ticked 3 times"));
+        assert!(took >= Duration::from_millis(30), "procs {procs}: 3 ticks in {took:?}");
+    }
+}
+
+/// A 1 ns ticker behind a thread blocked for 300 ms catches up in one step
+/// from the current time (Go's `when += period * (1 + (now-when)/period)`):
+/// its next ticks come at once, and a sleep after them is not held up by a
+/// catch-up loop over 300 million missed periods. (Issue 10 saw it with a
+/// 100 ns ticker behind a 2 s block; a shorter period shows the same loop
+/// in a shorter test.)
+#[test]
+fn ticker_catches_up_in_one_step_after_a_blocked_thread() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_nanos(1));
+            let ticks = ticker.receiver();
+            next_tick(&ticks, "first tick").await;
+            // The point of the test: this goroutine's thread is blocked.
+            std::thread::sleep(Duration::from_millis(300));
+            let start = Instant::now();
+            next_tick(&ticks, "after the block").await;
+            next_tick(&ticks, "the one after").await;
+            let took = start.elapsed();
+            let start = Instant::now();
+            gpm::time::sleep(Duration::from_millis(1)).await;
+            let slept = start.elapsed();
+            assert!(
+                took < Duration::from_millis(200),
+                "procs {procs}: two ticks took {took:?}"
+            );
+            assert!(
+                slept < Duration::from_millis(200),
+                "procs {procs}: sleep(1ms) took {slept:?}"
+            );
+        });
+    }
 }
