@@ -1,9 +1,12 @@
-//! Timers: `sleep`, `sleep_until`, `timeout`, on 1, 2 and 4 Ps.
+//! Timers: `sleep`, `sleep_until`, `timeout`, `after`, `tick` and
+//! `Ticker`, on 1, 2 and 4 Ps, and Go's own time tests ported.
 //!
 //! Bounds are generous where time is the point: these run on a loaded
 //! 2-core machine. Nothing here uses a sleep to synchronise.
 
+use gpm::channel::{Receiver, TryRecvError};
 use gpm::runtime::{Builder, Runtime};
+use gpm::time::Ticker;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
@@ -208,8 +211,8 @@ fn ticker_ticks_until_stopped() {
             }
             assert!(start.elapsed() >= Duration::from_millis(10));
             ticker.stop();
-            let _ = ticks.try_recv(); // one tick may already wait in the channel
-                                      // No more ticks: a 30 ms timeout elapses first.
+            // No more ticks, not even one sent before `stop` (Go 1.23): a
+            // 30 ms timeout elapses first.
             let more = gpm::time::timeout(Duration::from_millis(30), ticks.recv()).await;
             assert!(more.is_err(), "a stopped ticker ticked");
         });
@@ -237,4 +240,505 @@ fn zero_ticker_panics_like_go() {
     rt(1).block_on(async {
         let _ = gpm::time::Ticker::new(Duration::ZERO);
     });
+}
+
+// ----- Go 1.23 timer channels ---------------------------------------------
+
+/// How long a tick that must come may take (only a missing one reaches it).
+const TICK_BOUND: Duration = Duration::from_secs(10);
+
+/// Receives a tick, failing if none comes within [`TICK_BOUND`].
+async fn next_tick(ticks: &Receiver<Instant>, what: &str) -> Instant {
+    match gpm::time::timeout(TICK_BOUND, ticks.recv()).await {
+        Ok(Some(at)) => at,
+        Ok(None) => panic!("{what}: the timer channel was closed"),
+        Err(_) => panic!("{what}: no tick within {TICK_BOUND:?}"),
+    }
+}
+
+/// Fails if a value is waiting on the timer channel.
+fn no_tick(ticks: &Receiver<Instant>, what: &str) {
+    assert_eq!(
+        ticks.try_recv().err(),
+        Some(TryRecvError::Empty),
+        "{what}: a tick was waiting"
+    );
+}
+
+/// Go 1.23: after `stop` returns, no tick is received, not even one that
+/// was due (and, before, buffered) while nobody received.
+#[test]
+fn ticker_stop_discards_a_pending_tick() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            // Twenty periods pass with nobody receiving.
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            ticker.stop();
+            no_tick(&ticks, "right after stop");
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            no_tick(&ticks, "20 ms after stop");
+        });
+    }
+}
+
+/// Go 1.23: after `reset` returns, the next tick received is one of the
+/// new period; a tick due before the reset is gone.
+#[test]
+fn ticker_reset_discards_a_pending_tick() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            ticker.reset(Duration::from_secs(3600));
+            no_tick(&ticks, "right after reset to an hour");
+            let reset_at = Instant::now();
+            ticker.reset(Duration::from_millis(5));
+            let at = next_tick(&ticks, "after reset to 5 ms").await;
+            assert!(at >= reset_at + Duration::from_millis(5), "a tick due before the reset");
+        });
+    }
+}
+
+/// Resets that race with ticks firing on other Ms: whatever was in
+/// flight when `reset` returned is never received.
+#[test]
+fn ticker_reset_racing_ticks_lets_no_stale_tick_through() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let period = Duration::from_micros(20);
+            let ticker = Ticker::new(period);
+            let ticks = ticker.receiver();
+            for i in 0..300 {
+                ticker.reset(period);
+                // Let a few periods pass: timers fire as Ms look for work.
+                let until = Instant::now() + Duration::from_micros(100);
+                while Instant::now() < until {
+                    gpm::yield_now().await;
+                }
+                ticker.reset(Duration::from_secs(3600));
+                no_tick(&ticks, &format!("round {i}, after reset to an hour"));
+            }
+        });
+    }
+}
+
+/// Go 1.23: timer channels are synchronous, `len` and `cap` read 0; the
+/// value is still there for a receive.
+#[test]
+fn timer_channels_have_len_and_cap_zero() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_millis(1));
+            let ticks = ticker.receiver();
+            let fired = gpm::time::after(Duration::from_millis(1));
+            gpm::time::sleep(Duration::from_millis(20)).await;
+            assert_eq!((ticks.len(), ticks.cap()), (0, 0), "Ticker");
+            assert_eq!((fired.len(), fired.cap()), (0, 0), "after");
+            next_tick(&ticks, "Ticker").await;
+            next_tick(&fired, "after").await;
+        });
+    }
+}
+
+/// `tick` as main's only wait ticks (the ticker lives as long as its
+/// receiver, as Go's `time.Tick` does).
+#[test]
+fn tick_ticks_as_mains_only_wait() {
+    for procs in SHAPES {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let took = rt(procs).block_on(async {
+                let start = Instant::now();
+                let ticks = gpm::time::tick(Duration::from_millis(10));
+                for _ in 0..3 {
+                    ticks.recv().await.unwrap();
+                }
+                start.elapsed()
+            });
+            tx.send(took).unwrap();
+        });
+        let took = rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("procs {procs}: tick(10ms) never ticked 3 times"));
+        assert!(took >= Duration::from_millis(30), "procs {procs}: 3 ticks in {took:?}");
+    }
+}
+
+/// A 1 ns ticker behind a thread blocked for 300 ms catches up in one step
+/// from the current time (Go's `when += period * (1 + (now-when)/period)`):
+/// its next ticks come at once, and a sleep after them is not held up by a
+/// catch-up loop over 300 million missed periods. (Issue 10 saw it with a
+/// 100 ns ticker behind a 2 s block; a shorter period shows the same loop
+/// in a shorter test.)
+#[test]
+fn ticker_catches_up_in_one_step_after_a_blocked_thread() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_nanos(1));
+            let ticks = ticker.receiver();
+            next_tick(&ticks, "first tick").await;
+            // The point of the test: this goroutine's thread is blocked.
+            std::thread::sleep(Duration::from_millis(300));
+            let start = Instant::now();
+            next_tick(&ticks, "after the block").await;
+            next_tick(&ticks, "the one after").await;
+            let took = start.elapsed();
+            let start = Instant::now();
+            gpm::time::sleep(Duration::from_millis(1)).await;
+            let slept = start.elapsed();
+            assert!(
+                took < Duration::from_millis(200),
+                "procs {procs}: two ticks took {took:?}"
+            );
+            assert!(
+                slept < Duration::from_millis(200),
+                "procs {procs}: sleep(1ms) took {slept:?}"
+            );
+        });
+    }
+}
+
+// ----- Go's time tests ----------------------------------------------------
+//
+// Ported from `src/time/tick_test.go` and `src/time/sleep_test.go` (Go
+// 1.23+), in our own code. Go's `Sleep(sched)` retries become receives
+// with a bound, which only turns a missing tick into a failure. The sleeps
+// left let time pass (for ticks to fall due, or before a check that
+// nothing happened); none is what orders two goroutines.
+
+/// Go's `tickerTimer`: a ticker whose `stop` and `reset` say whether it was
+/// running, as a `Timer`'s do.
+struct TickerTimer {
+    ticker: Ticker,
+    stopped: bool,
+}
+
+impl TickerTimer {
+    fn stop(&mut self) -> bool {
+        let pending = !self.stopped;
+        self.stopped = true;
+        self.ticker.stop();
+        pending
+    }
+
+    fn reset(&mut self, d: Duration) -> bool {
+        let pending = !self.stopped;
+        self.stopped = false;
+        self.ticker.reset(d);
+        pending
+    }
+}
+
+/// Fails if `done` holds a value.
+fn not_done(done: &gpm::Chan<bool>, what: &str) {
+    assert!(done.try_recv().is_err(), "{what}: early done");
+}
+
+/// Waits for a value on `done` (or its close), within [`TICK_BOUND`].
+async fn wait_done(done: &gpm::Chan<bool>, what: &str) {
+    if gpm::time::timeout(TICK_BOUND, done.recv()).await.is_err() {
+        panic!("{what}: never got done");
+    }
+}
+
+/// [TestChan/asynctimerchan=0/Ticker](https://github.com/golang/go/blob/master/src/time/tick_test.go)
+/// (`testTimerChan` with Go 1.23's synchronous timer channels): stop and
+/// reset in and out of the heap, with goroutines blocked on the channel,
+/// and "Stop and Reset block old values from being received"
+/// ([go.dev/issue/37196](https://go.dev/issue/37196)).
+#[test]
+fn go_test_chan_ticker() {
+    for procs in SHAPES {
+        rt(procs).block_on(go_test_chan_ticker_body());
+    }
+}
+
+async fn go_test_chan_ticker_body() {
+    let sched = Duration::from_millis(10);
+    let sleep = gpm::time::sleep;
+    let mut tim = TickerTimer {
+        ticker: Ticker::new(Duration::from_secs(10_000)),
+        stopped: false,
+    };
+    let c = tim.ticker.receiver();
+
+    // Simple stop; timer never in heap.
+    tim.stop();
+    no_tick(&c, "stop");
+    // Modify of a timer not in heap.
+    tim.reset(Duration::from_secs(10_000));
+    no_tick(&c, "reset");
+
+    // Modify of a timer in heap.
+    tim.reset(Duration::from_nanos(1));
+    sleep(sched).await;
+    assert_eq!((c.len(), c.cap()), (0, 0), "len(C), cap(C)");
+    next_tick(&c, "reset(1)").await;
+
+    // Sleep long enough that a second tick must happen; Reset does not
+    // let it through.
+    sleep(sched).await;
+    tim.reset(Duration::from_secs(10_000));
+    no_tick(&c, "reset after a second tick");
+
+    // Stop while the timer is in the heap (a goroutine is blocked on <-C).
+    tim.reset(Duration::from_secs(10_000));
+    let done = gpm::chan::<bool>(0);
+    not_done(&done, "before the receiver");
+    {
+        let (c, done) = (c.clone(), done.clone());
+        gpm::go!(async move {
+            c.recv().await;
+            done.close().unwrap();
+        });
+    }
+    sleep(sched).await;
+    not_done(&done, "receiver blocked");
+    // Reset far away while in heap.
+    tim.reset(Duration::from_secs(20_000));
+    sleep(sched).await;
+    not_done(&done, "reset far away");
+    // Imminent reset while in heap.
+    tim.reset(Duration::from_nanos(1));
+    wait_done(&done, "imminent reset").await;
+    // A ticker: another tick has come in already (they are 1 ns apart).
+    next_tick(&c, "the tick after").await;
+    tim.stop();
+    no_tick(&c, "stop after ticks");
+
+    // Again using select, with two goroutines waiting.
+    tim.reset(Duration::from_secs(10_000));
+    let done = gpm::chan::<bool>(2);
+    let done1 = gpm::chan::<bool>(0);
+    let done2 = gpm::chan::<bool>(0);
+    let stop = gpm::chan::<bool>(0);
+    for mine in [done1.clone(), done2.clone()] {
+        let (c, done, stop) = (c.clone(), done.clone(), stop.clone());
+        gpm::go!(async move {
+            gpm::select! {
+                recv(c) -> _ => done.send(true).await.unwrap(),
+                recv(stop) -> _ => {}
+            }
+            mine.close().unwrap();
+        });
+    }
+    sleep(sched).await;
+    not_done(&done, "two waiters");
+    tim.reset(sched / 2);
+    sleep(sched).await;
+    wait_done(&done, "a waiter got a tick").await;
+    tim.stop();
+    stop.close().unwrap();
+    wait_done(&done1, "waiter 1").await;
+    wait_done(&done2, "waiter 2").await;
+    // A ticker may have sent a second waiter a tick too.
+    let _ = done.try_recv();
+    not_done(&done, "after both waiters");
+    no_tick(&c, "after stop with two waiters");
+
+    // enqueueTimerChan while the timer is stopped: nothing arrives.
+    let stop = gpm::chan::<bool>(0);
+    let done = gpm::chan::<bool>(2);
+    for _ in 0..2 {
+        let (c, done, stop) = (c.clone(), done.clone(), stop.clone());
+        gpm::go!(async move {
+            gpm::select! {
+                recv(c) -> _ => panic!("unexpected data"),
+                recv(stop) -> _ => {}
+            }
+            done.send(true).await.unwrap();
+        });
+    }
+    sleep(sched).await;
+    stop.close().unwrap();
+    wait_done(&done, "stopped waiter 1").await;
+    wait_done(&done, "stopped waiter 2").await;
+
+    // Stop and Reset block old values from being received.
+    tim.reset(Duration::from_nanos(1));
+    sleep(Duration::from_millis(10)).await;
+    assert!(tim.stop(), "stop of a running ticker reports it pending");
+    no_tick(&c, "stop after ticks were due");
+    tim.reset(Duration::from_secs(3600));
+    no_tick(&c, "reset to an hour");
+    assert!(
+        tim.reset(Duration::from_nanos(1)),
+        "reset of a running ticker reports it pending"
+    );
+    next_tick(&c, "reset(1)").await;
+    sleep(Duration::from_millis(10)).await;
+    next_tick(&c, "a ticker keeps ticking").await;
+    sleep(Duration::from_millis(10)).await;
+    assert!(tim.reset(Duration::from_secs(3600)));
+    no_tick(&c, "reset to an hour after due ticks");
+}
+
+/// [TestTicker](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// 5 ticks of 20 ms, a reset to 40 ms, 5 more; then stopped, it stays
+/// quiet. Go's upper bound is 30% over; ours is 3x (a loaded machine).
+#[test]
+fn go_test_ticker() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let (count, delta) = (10u32, Duration::from_millis(20));
+            let ticker = Ticker::new(delta);
+            let ticks = ticker.receiver();
+            let t0 = Instant::now();
+            for _ in 0..count / 2 {
+                next_tick(&ticks, "first half").await;
+            }
+            ticker.reset(delta * 2);
+            for _ in 0..count - count / 2 {
+                next_tick(&ticks, "second half").await;
+            }
+            ticker.stop();
+            let dt = t0.elapsed();
+            let target = 3 * delta * (count / 2);
+            let slop = target * 3 / 10;
+            assert!(
+                dt >= target - slop && dt <= target * 3,
+                "procs {procs}: took {dt:?}, want {target:?}"
+            );
+            // The ticker stopped.
+            gpm::time::sleep(2 * delta).await;
+            no_tick(&ticks, "Ticker did not shut down");
+        });
+    }
+}
+
+/// [TestTeardown](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// making, reading and stopping tickers does not deadlock.
+#[test]
+fn go_test_teardown() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            for _ in 0..3 {
+                let ticker = Ticker::new(Duration::from_millis(20));
+                next_tick(&ticker.receiver(), "teardown").await;
+                ticker.stop();
+            }
+        });
+    }
+}
+
+/// [TestTickerResetLtZeroDuration](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// `reset` to a zero period panics, as Go's does for a non-positive one.
+#[test]
+#[should_panic(expected = "non-positive interval")]
+fn go_test_ticker_reset_zero_panics() {
+    rt(1).block_on(async {
+        Ticker::new(Duration::from_secs(1)).reset(Duration::ZERO);
+    });
+}
+
+/// [TestTick](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// Go's `Tick` of a non-positive duration is a nil channel; ours of zero is
+/// a receiver on which nothing ever arrives (not a panic).
+#[test]
+fn go_test_tick_zero_never_ticks() {
+    rt(1).block_on(async {
+        let ticks = gpm::time::tick(Duration::ZERO);
+        let got = gpm::time::timeout(Duration::from_millis(20), ticks.recv()).await;
+        assert!(got.is_err(), "tick(0) ticked");
+        no_tick(&ticks, "tick(0)");
+    });
+}
+
+/// [TestTickerStress](https://github.com/golang/go/blob/master/src/time/sleep_test.go):
+/// 100 ticks of a 1 ns ticker, while another goroutine sleeps 1 ns in a loop.
+#[test]
+fn go_test_ticker_stress() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let sleeper = {
+                let stop = stop.clone();
+                gpm::spawn(async move {
+                    while !stop.load(SeqCst) {
+                        gpm::time::sleep(Duration::from_nanos(1)).await;
+                    }
+                })
+            };
+            let ticker = Ticker::new(Duration::from_nanos(1));
+            let ticks = ticker.receiver();
+            for _ in 0..100 {
+                next_tick(&ticks, "stress").await;
+            }
+            ticker.stop();
+            stop.store(true, SeqCst);
+            sleeper.await.unwrap();
+        });
+    }
+}
+
+/// [TestTickerConcurrentStress](https://github.com/golang/go/blob/master/src/time/sleep_test.go):
+/// ten goroutines take 100 ticks each from one 1 ns ticker.
+#[test]
+fn go_test_ticker_concurrent_stress() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            let ticker = Ticker::new(Duration::from_nanos(1));
+            let readers: Vec<_> = (0..10)
+                .map(|_| {
+                    let ticks = ticker.receiver();
+                    gpm::spawn(async move {
+                        for _ in 0..100 {
+                            next_tick(&ticks, "concurrent stress").await;
+                        }
+                    })
+                })
+                .collect();
+            for r in readers {
+                r.await.unwrap();
+            }
+            ticker.stop();
+        });
+    }
+}
+
+/// [TestAfterTimes](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// `after(10ms)` read 500 ms later gives a time near start + 10 ms (when it
+/// was due), not the time of the read. Go retries 10 times against
+/// scheduling delays; so do we.
+#[test]
+fn go_test_after_times() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            for attempt in 0..10 {
+                let start = Instant::now();
+                let c = gpm::time::after(Duration::from_millis(10));
+                gpm::time::sleep(Duration::from_millis(500)).await;
+                let dt = next_tick(&c, "after").await - start;
+                if dt < Duration::from_millis(400) {
+                    return;
+                }
+                eprintln!("procs {procs}, attempt {attempt}: after(10ms) time is +{dt:?}, want < 400ms");
+            }
+            panic!("procs {procs}: after's time is the time of the read");
+        });
+    }
+}
+
+/// [TestTickTimes](https://github.com/golang/go/blob/master/src/time/tick_test.go):
+/// as [`go_test_after_times`], for `tick(10ms)`.
+#[test]
+fn go_test_tick_times() {
+    for procs in SHAPES {
+        rt(procs).block_on(async {
+            for attempt in 0..10 {
+                let start = Instant::now();
+                let c = gpm::time::tick(Duration::from_millis(10));
+                gpm::time::sleep(Duration::from_millis(500)).await;
+                let dt = next_tick(&c, "tick").await - start;
+                if dt < Duration::from_millis(400) {
+                    return;
+                }
+                eprintln!("procs {procs}, attempt {attempt}: tick(10ms) time is +{dt:?}, want < 400ms");
+            }
+            panic!("procs {procs}: tick's time is the time of the read");
+        });
+    }
 }

@@ -38,6 +38,9 @@ pub(crate) struct Hchan<T> {
     state: UnsafeCell<State<T>>,
     /// The buffer's capacity; 0 for a rendezvous channel.
     cap: usize,
+    /// A timer's channel (Go 1.23's `isChan` timers): its one slot is the
+    /// timer's, so `len` and `cap` read 0, as Go's do.
+    timer: bool,
 }
 
 // SAFETY: the state is only touched under the lock; values of `T` move
@@ -86,11 +89,25 @@ impl<T> Hchan<T> {
                 cap,
             }),
             cap,
+            timer: false,
         }
+    }
+
+    /// A timer's channel: one slot, for the value of a timer that fired
+    /// before anyone received (see `time/after.rs`).
+    pub(crate) fn new_timer() -> Hchan<T> {
+        let mut chan = Hchan::new(1);
+        chan.timer = true;
+        chan
     }
 
     pub(crate) fn cap(&self) -> usize {
         self.cap
+    }
+
+    /// True for a timer's channel.
+    pub(crate) fn is_timer(&self) -> bool {
+        self.timer
     }
 
     /// Takes the lock.

@@ -112,6 +112,15 @@ pub fn chan<T>(cap: usize) -> Chan<T> {
     }
 }
 
+/// Makes a timer's channel (Go 1.23's timer channels): it holds the value
+/// of a timer that fired before anyone received, but reads as unbuffered
+/// (`len` and `cap` 0), and only the timer sends on it.
+pub(crate) fn timer_chan<T>() -> Chan<T> {
+    Chan {
+        inner: Arc::new(Hchan::new_timer()),
+    }
+}
+
 /// A channel handle (Go's `chan T`): send, receive, close. Cheap to clone;
 /// every clone is the same channel.
 ///
@@ -253,6 +262,9 @@ impl<T> Chan<T> {
 
     /// Values in the buffer: Go's `len(ch)`. A value a cancelled receive
     /// gave back counts too, so it can briefly exceed [`cap`](Chan::cap).
+    /// Always 0 for a timer's channel (from [`time::after`](crate::time::after),
+    /// [`time::tick`](crate::time::tick) or a [`Ticker`](crate::time::Ticker)),
+    /// as in Go 1.23.
     ///
     /// ```
     /// let ch = gpm::chan::<u8>(4);
@@ -261,6 +273,9 @@ impl<T> Chan<T> {
     /// assert_eq!(ch.len(), 2);
     /// ```
     pub fn len(&self) -> usize {
+        if self.inner.is_timer() {
+            return 0;
+        }
         self.inner.lock().len()
     }
 
@@ -276,13 +291,17 @@ impl<T> Chan<T> {
         self.len() == 0
     }
 
-    /// The buffer's size: Go's `cap(ch)`; 0 for an unbuffered channel.
+    /// The buffer's size: Go's `cap(ch)`; 0 for an unbuffered channel, and
+    /// for a timer's channel (as in Go 1.23).
     ///
     /// ```
     /// assert_eq!(gpm::chan::<u8>(0).cap(), 0);
     /// assert_eq!(gpm::chan::<u8>(8).cap(), 8);
     /// ```
     pub fn cap(&self) -> usize {
+        if self.inner.is_timer() {
+            return 0;
+        }
         self.inner.cap()
     }
 
@@ -313,6 +332,26 @@ impl<T> Chan<T> {
 
     pub(crate) fn hchan(&self) -> &Hchan<T> {
         &self.inner
+    }
+
+    /// A handle that does not keep the channel alive (a timer's, so that
+    /// the timer ends with its receivers).
+    pub(crate) fn downgrade(&self) -> WeakChan<T> {
+        WeakChan {
+            inner: Arc::downgrade(&self.inner),
+        }
+    }
+}
+
+/// A handle to a channel that does not keep it alive.
+pub(crate) struct WeakChan<T> {
+    inner: std::sync::Weak<Hchan<T>>,
+}
+
+impl<T> WeakChan<T> {
+    /// The channel, unless every strong handle is gone.
+    pub(crate) fn upgrade(&self) -> Option<Chan<T>> {
+        self.inner.upgrade().map(|inner| Chan { inner })
     }
 }
 
@@ -373,11 +412,11 @@ impl<T> Eq for Chan<T> {}
 
 impl<T> fmt::Debug for Chan<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let locked = self.inner.lock();
+        let closed = self.is_closed();
         f.debug_struct("Chan")
-            .field("len", &locked.len())
-            .field("cap", &self.inner.cap())
-            .field("closed", &locked.is_closed())
+            .field("len", &self.len())
+            .field("cap", &self.cap())
+            .field("closed", &closed)
             .finish()
     }
 }

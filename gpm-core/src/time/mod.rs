@@ -5,6 +5,16 @@
 //! M sleeps only until the earliest one (see `timers.rs` in gpm-core). A
 //! million pending timers cost O(log n) to add and O(1) to cancel.
 //!
+//! | file | Go's name | what it is |
+//! | --- | --- | --- |
+//! | `sleep.rs` | `time.Sleep` | [`sleep`], [`sleep_until`] |
+//! | `timeout.rs` | `select` with `time.After` | [`timeout`], [`timeout_at`] |
+//! | `after.rs` | `time.After`, `sendTime` | [`after`], and the rules of timer channels |
+//! | `ticker.rs` | `time.Ticker`, `time.Tick` | [`Ticker`], [`tick`] |
+//!
+//! Timer channels follow Go 1.23: `len` and `cap` read 0, and once a
+//! ticker's `stop` or `reset` returns, no tick from before it is received.
+//!
 //! ```
 //! use std::time::Duration;
 //!
@@ -21,11 +31,13 @@
 
 mod after;
 mod sleep;
+mod ticker;
 mod timeout;
 
-pub use after::{after, tick, Ticker};
+pub use after::after;
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use std::time::{Duration, Instant};
+pub use ticker::{tick, Ticker};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
 /// `now + d`, or a far future when that overflows (Go's max duration is
