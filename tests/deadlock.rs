@@ -121,6 +121,15 @@ fn case(name: &str) {
                 rt(2).block_on_send(body)
             }
         }
+        // `tick(d)` as main's only wait: its ticker lives as long as its
+        // receiver (it was dropped at once, and this read as a deadlock).
+        "tick_main" => rt(2).block_on_send(async {
+            let ticks = gpm::time::tick(Duration::from_millis(10));
+            for _ in 0..3 {
+                ticks.recv().await.unwrap();
+            }
+            std::process::exit(0);
+        }),
         "send_main_chan" => rt(2).block_on_send(async {
             let stuck = gpm::chan::<u32>(0);
             let never = gpm::chan::<u32>(0);
@@ -185,6 +194,7 @@ fn main() {
         "chan_closed_by_timer",
         "ticker_blocked_main",
         "ticker_blocked_send_main",
+        "tick_main",
     ];
     let children: Vec<_> = silent
         .iter()

@@ -207,7 +207,9 @@ fn join_handle_results(rt: Runtime) {
 }
 
 fn abort_cancels(rt: Runtime) {
-    rt.block_on(async {
+    // Main as a goroutine on the Ps (with `block_on` it runs beside them,
+    // and a worker may run a spawned G at once even on one P).
+    rt.block_on_send(async {
         let drops = Arc::new(AtomicUsize::new(0));
         let guard = DropCount(drops.clone());
         let h = gpm::spawn(async move {

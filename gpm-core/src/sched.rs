@@ -365,11 +365,11 @@ impl Shared {
             self.start_m(p, false);
             return;
         }
-        // Sockets wait and no M blocks in the poller: this P's M will (it
-        // finds nothing, releases the P and polls). Go does this for the
-        // last running P; gpm polls only while a P is idle, which this
-        // one is about to be.
-        if self.netpoll.waiting() > 0 && !self.netpoll.is_blocked() && self.idle.npidle.load(SeqCst) == 0 {
+        // The last running P, sockets waiting and no M in the poller: with
+        // every P idle nobody would poll them. This P's M will (it finds
+        // nothing, releases the P and blocks in the poller). Go's rule.
+        if self.netpoll.waiting() > 0 && !self.netpoll.is_blocked() && self.idle.npidle.load(SeqCst) + 1 == self.procs()
+        {
             self.start_m(p, false);
             return;
         }

@@ -213,21 +213,22 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bo
     }
     let has_work = p.has_work() || !shared.global.is_empty();
     let in_syscall = p.syscall_m.load(Relaxed) != 0;
+    let idle = &shared.idle;
+    let nobody_looking = in_syscall && idle.npidle.load(SeqCst) + idle.nmspinning.load(SeqCst) == 0;
     let too_long = if in_syscall {
-        let idle = &shared.idle;
-        let nobody_looking = idle.npidle.load(SeqCst) + idle.nmspinning.load(SeqCst) == 0;
         let lasted = now.duration_since(seen.syscall_since);
         lasted > Duration::ZERO && (has_work || nobody_looking || lasted >= TIME_SLICE)
     } else {
         has_work && now.duration_since(seen.poll_since) >= TIME_SLICE
     };
     if !too_long {
-        // Watched closely after a wakep, or while a syscall is under way
-        // (it may be retaken at the next look). A long poll is not: its
-        // time slice is 10 ms, and sysmon looks at least every millisecond
-        // while goroutines run; looking every 20 µs at every poll longer
-        // than that kept sysmon waking thousands of times a second.
-        return stalled_runnext || in_syscall;
+        // Watched closely after a wakep, or when a syscall is to be
+        // retaken at the next look. A syscall with nothing waiting, or a
+        // long poll, is not: the 10 ms rule catches them, and sysmon looks
+        // at least every millisecond while goroutines run; looking every
+        // 20 µs at every such call kept sysmon waking thousands of times a
+        // second.
+        return stalled_runnext || (in_syscall && (has_work || nobody_looking));
     }
     // Counted before the take, so the M that finds its P gone (and
     // uncounts it) never sees the count below zero.
