@@ -381,6 +381,12 @@ async fn gpm_test_main_is_a_goroutine() {
         !dump.contains("goroutine 1 [running]:\nmain at"),
         "main was polled outside the Ms:\n{dump}"
     );
+    // Seen from another goroutine while it waits: goroutine 1, started here.
+    let dump = gpm::spawn(async { gpm::runtime::dump() }).await.unwrap();
+    assert!(
+        dump.contains("goroutine 1 [") && dump.contains("]:\nmain at tests/guarantees.rs:"),
+        "{dump}"
+    );
     let start = Instant::now();
     let blocker = start_blocker(Blocker::Syscall).await;
     timed_sleep().await;
@@ -394,6 +400,11 @@ async fn gpm_test_main_is_a_goroutine() {
 #[gpm::test(procs = 1)]
 async fn gpm_test_local_main_is_not_held_hostage() {
     let not_send = std::rc::Rc::new(7);
+    let dump = gpm::runtime::dump();
+    assert!(
+        dump.starts_with("goroutine 1 [running]:\nmain at tests/guarantees.rs:"),
+        "{dump}"
+    );
     let start = Instant::now();
     let blocker = start_blocker(Blocker::CpuLoop).await;
     timed_sleep().await;

@@ -245,8 +245,14 @@ impl Handle {
     /// [`Runtime::block_on`].
     #[track_caller]
     pub fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.block_on_at(future, Location::caller())
+    }
+
+    /// [`Handle::block_on`], with main's location given.
+    #[track_caller]
+    pub(crate) fn block_on_at<F: Future>(&self, future: F, location: &'static Location<'static>) -> F::Output {
         self.check_block_on();
-        crate::m::run_main(self.shared.clone(), future, Location::caller())
+        crate::m::run_main(self.shared.clone(), future, location)
     }
 
     /// Runs `future` as goroutine 1 and waits for it; see
@@ -257,8 +263,18 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
+        self.block_on_send_at(future, Location::caller())
+    }
+
+    /// [`Handle::block_on_send`], with main's location given.
+    #[track_caller]
+    pub(crate) fn block_on_send_at<F>(&self, future: F, location: &'static Location<'static>) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
         self.check_block_on();
-        crate::m::run_main_g(self.shared.clone(), future, Location::caller())
+        crate::m::run_main_g(self.shared.clone(), future, location)
     }
 
     #[track_caller]
@@ -360,9 +376,10 @@ pub mod __private {
     //! further, otherwise (`Runtime::block_on`). The body is an `async fn`
     //! of its own, so that its future's type is known when the method is
     //! chosen.
-    use super::{Builder, Handle, Runtime, UnhandledPanic};
+    use super::{Builder, Handle, UnhandledPanic};
     use std::cell::Cell;
     use std::future::Future;
+    use std::panic::Location;
 
     /// `go!`: a detached goroutine on the current runtime.
     #[track_caller]
@@ -393,43 +410,40 @@ pub mod __private {
         }
     }
 
-    /// The runtime of `#[gpm::main]`.
+    /// Runs `#[gpm::main]`'s body with `run`. After it the process may
+    /// exit while other goroutines run (Go's rule), so the runtime is not
+    /// shut down (which would wait for running goroutines).
     #[track_caller]
-    fn main_runtime(procs: Option<usize>) -> Runtime {
+    fn main_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
         let mut builder = Builder::new();
         if let Some(n) = procs {
             builder = builder.procs(n);
         }
-        builder.build().unwrap_or_else(|e| panic!("{e}"))
+        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        let output = run(rt.handle(), Location::caller());
+        std::mem::forget(rt);
+        output
     }
 
-    /// The runtime of `#[gpm::test]`: a panic in any goroutine fails the test.
+    /// Runs `#[gpm::test]`'s body with `run`: a panic in any goroutine
+    /// fails the test. A goroutine may panic after the body's last poll:
+    /// the runtime is shut down (which waits for running goroutines) and
+    /// looked at once more.
     #[track_caller]
-    fn test_runtime(procs: Option<usize>) -> Runtime {
+    fn test_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
         let mut builder = Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime);
         if let Some(n) = procs {
             builder = builder.procs(n);
         }
-        builder.build().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    /// After a `#[gpm::test]` body: a goroutine may have panicked after the
-    /// body's last poll; shut down (which waits for running goroutines)
-    /// and look once more.
-    fn end_test(rt: Runtime) {
+        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        let output = run(rt.handle(), Location::caller());
         let shared = rt.handle().shared.clone();
         drop(rt);
         let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(message) = message {
             panic!("{message}");
         }
-    }
-
-    /// After `#[gpm::main]`'s body the process may exit while other
-    /// goroutines run (Go's rule), so the runtime is not shut down (which
-    /// would wait for running goroutines).
-    fn end_main(rt: Runtime) {
-        std::mem::forget(rt);
+        output
     }
 
     /// A body whose future is `Send + 'static`: main is goroutine 1.
@@ -448,18 +462,12 @@ pub mod __private {
 
         #[track_caller]
         fn run_main(&self) -> F::Output {
-            let rt = main_runtime(self.procs);
-            let output = rt.block_on_send(self.take());
-            end_main(rt);
-            output
+            main_with(self.procs, |rt, at| rt.block_on_send_at(self.take(), at))
         }
 
         #[track_caller]
         fn run_test(&self) -> F::Output {
-            let rt = test_runtime(self.procs);
-            let output = rt.block_on_send(self.take());
-            end_test(rt);
-            output
+            test_with(self.procs, |rt, at| rt.block_on_send_at(self.take(), at))
         }
     }
 
@@ -475,18 +483,12 @@ pub mod __private {
 
         #[track_caller]
         fn run_main(&self) -> F::Output {
-            let rt = main_runtime(self.procs);
-            let output = rt.block_on(self.take());
-            end_main(rt);
-            output
+            main_with(self.procs, |rt, at| rt.block_on_at(self.take(), at))
         }
 
         #[track_caller]
         fn run_test(&self) -> F::Output {
-            let rt = test_runtime(self.procs);
-            let output = rt.block_on(self.take());
-            end_test(rt);
-            output
+            test_with(self.procs, |rt, at| rt.block_on_at(self.take(), at))
         }
     }
 }
