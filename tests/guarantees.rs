@@ -212,31 +212,38 @@ fn yielded_goroutine_is_not_hidden() {
 
 /// The same, observed: on one P a goroutine yields while the global queue
 /// holds one goroutine; the next goroutine to run must see both queued
-/// (they were: one in the global queue, the yielder in a list of its P's
-/// that no stats, thief or sysmon could see).
+/// (the yielder was in a list of its P's that neither stats nor sysmon
+/// could see).
 #[test]
 fn yielded_goroutine_is_queued_where_it_is_seen() {
     let rt = rt(1);
     let handle = rt.handle().clone();
     let queued = rt.block_on(async move {
-        let seen = gpm::chan::<usize>(1);
-        let (look, seen2) = (gpm::chan::<()>(0), seen.clone());
-        let look2 = look.clone();
-        gpm::go!(async move {
-            look2.recv().await;
+        let observer = gpm::spawn(async move {
+            // Off a multiple of 61 schedticks, where the P would look at
+            // the global queue first (taking its yielded list along): one G
+            // run from the ring counts one tick.
+            let (a, b) = (gpm::spawn(async {}), gpm::spawn(async {}));
+            a.await.unwrap();
+            b.await.unwrap();
+            assert!(!gpm::runtime::stats().schedticks[0].is_multiple_of(61));
+            // Parked on `look` before the yielder runs (one P: the yielder
+            // waits in runnext until this poll ends).
+            let look = gpm::chan::<()>(0);
+            let tell = look.clone();
+            let yielder = gpm::spawn(async move {
+                let h = handle.clone();
+                std::thread::spawn(move || h.go(async {})).join().unwrap();
+                tell.send(()).await.unwrap();
+                gpm::yield_now().await;
+            });
+            look.recv().await;
             let stats = gpm::runtime::stats();
             let queued = stats.global_queue + stats.local_queues[0] + usize::from(stats.runnext[0]);
-            seen2.send(queued).await.unwrap();
+            yielder.await.unwrap();
+            queued
         });
-        let yielder = gpm::spawn(async move {
-            let h = handle.clone();
-            std::thread::spawn(move || h.go(async {})).join().unwrap();
-            look.send(()).await.unwrap();
-            gpm::yield_now().await;
-        });
-        let queued = seen.recv().await.unwrap();
-        yielder.await.unwrap();
-        queued
+        observer.await.unwrap()
     });
     assert_eq!(queued, 2, "the yielded goroutine was not in any queue");
 }

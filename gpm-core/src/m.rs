@@ -143,20 +143,36 @@ fn find_runnable(cx: &MContext) -> Found {
         {
             netpoll.poll(Some(Duration::ZERO));
         }
+        if flush_yielded(cx) {
+            shared.wakep();
+        }
         {
             let mut slot = cx.p.borrow_mut();
             let p = slot.as_mut().expect("find_runnable without a P");
             let ps = &shared.ps[p.id];
             // Fairness: now and then the global queue goes first.
-            if p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL) {
-                if let Some(g) = shared.global.pop() {
+            if p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL) && (!p.yielded.is_empty() || !shared.global.is_empty())
+            {
+                let g = shared.global.pop_after(&mut p.yielded);
+                p.publish_yielded(ps);
+                if let Some(g) = g {
                     return Found::G(g, false);
                 }
             }
             if let Some((g, inherit)) = p.get(ps) {
                 return Found::G(g, inherit);
             }
-            if let Some(g) = shared.global.pop_batch(procs, &mut p.ring) {
+            if !p.yielded.is_empty() && shared.global.is_empty() {
+                // Nothing waits in the global queue: behind everything there
+                // is right here. The yielded Gs come back in order without
+                // a trip through the lock (and to another P's cache).
+                if let Some(g) = p.take_yielded(ps) {
+                    return Found::G(g, false);
+                }
+            }
+            let g = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring);
+            p.publish_yielded(ps);
+            if let Some(g) = g {
                 return Found::G(g, false);
             }
         }
@@ -198,6 +214,22 @@ fn find_runnable(cx: &MContext) -> Found {
             None => return Found::Nothing,
         }
     }
+}
+
+/// Yielded Gs wait in their P's list only while every P is busy (see
+/// `global.rs`). Once a P is idle or an M spins, somebody could run them:
+/// they go to the global queue before this M starts a poll that might block
+/// its thread. Returns true if it moved any (the caller wakes an M).
+fn flush_yielded(cx: &MContext) -> bool {
+    let shared = &*cx.shared;
+    let mut slot = cx.p.borrow_mut();
+    let p = slot.as_mut().expect("find_runnable without a P");
+    if p.yielded.is_empty() || (shared.idle.npidle.load(Relaxed) == 0 && shared.idle.nmspinning.load(Relaxed) == 0) {
+        return false;
+    }
+    shared.global.push_all(p.yielded.drain(..));
+    p.publish_yielded(&shared.ps[p.id]);
+    true
 }
 
 /// Go's `stealWork`: up to 4 rounds over every other P in random order.
@@ -468,9 +500,12 @@ impl Drop for MainOver {
 /// `block_on` for any future, `Send` or not (Go's main with
 /// `LockOSThread`): the calling thread polls `future` and nothing else, so
 /// that no goroutine can hold main hostage by blocking the thread main is
-/// tied to. It holds no P: main's own code runs beside the Ps (as tokio's
-/// `block_on` does), and what it readies goes to the global queue, where
-/// the Ms find it.
+/// tied to. For each poll it takes an idle P if there is one (what it
+/// spawns and readies then goes to that P, as from any goroutine) and hands
+/// it on after (Go's `handoffp` when a locked M's goroutine blocks); with
+/// none idle it polls without one, beside the Ps (as tokio's `block_on`
+/// does), and what it readies goes to the global queue. It never waits for
+/// a P.
 pub(crate) fn run_main<F: Future>(
     shared: Arc<Shared>,
     future: F,
@@ -515,7 +550,11 @@ pub(crate) fn run_main<F: Future>(
             cx.slice_grace.set(main_g.take_slice_ended());
             cx.slice_yielded.set(false);
             main_g.start_poll();
-            if let Poll::Ready(output) = Pin::as_mut(&mut future).poll(&mut task_cx) {
+            let polled = {
+                let _p = MainP::take(&cx);
+                cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx))
+            };
+            if let Poll::Ready(output) = polled {
                 return output;
             }
             main_g.parked(shared.clock.seconds());
@@ -526,6 +565,33 @@ pub(crate) fn run_main<F: Future>(
         }
         caller.sleep();
     })
+}
+
+/// An idle P held by a `block_on` thread for one poll of its main, handed
+/// on when dropped (also if the poll unwinds).
+struct MainP<'a>(&'a MContext);
+
+impl MainP<'_> {
+    fn take(cx: &MContext) -> MainP<'_> {
+        let shared = &cx.shared;
+        if shared.idle.npidle.load(SeqCst) > 0 {
+            let p = shared.idle.lock().take_p(&shared.ps);
+            if let Some(p) = p {
+                acquire(cx, p, false);
+            }
+        }
+        MainP(cx)
+    }
+}
+
+impl Drop for MainP<'_> {
+    fn drop(&mut self) {
+        let p = self.0.p.borrow_mut().take();
+        if let Some(p) = p {
+            self.0.info.p.store(-1, Relaxed);
+            self.0.shared.give_back_p(p);
+        }
+    }
 }
 
 /// `block_on` for a `Send + 'static` future (Go's main, without

@@ -25,7 +25,7 @@ use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{
-    AtomicU64,
+    AtomicU64, AtomicUsize,
     Ordering::{AcqRel, Acquire, Relaxed},
 };
 
@@ -61,6 +61,9 @@ pub(crate) struct P {
     pub(crate) syscall_m: AtomicU64,
     /// Syscalls entered with this P (Go's `syscalltick`; owner-written).
     pub(crate) syscall_tick: AtomicU64,
+    /// The length of the owner's list of yielded Gs (owner-written): work
+    /// that sysmon sees, so that it hands the P over when its thread blocks.
+    pub(crate) yielded: AtomicUsize,
 }
 
 /// The owned half of a P; see the module docs.
@@ -71,6 +74,11 @@ pub(crate) struct PLocal {
     pub(crate) ring: Local<G>,
     /// Mirror of `P::schedtick`, so the owner never reads the atomic.
     pub(crate) schedtick: u64,
+    /// Gs that called `yield_now` on this P while every P was busy, in
+    /// order: the global queue's tail, appended there when this P next
+    /// looks at it (see `global.rs`). Its length is published in
+    /// `P::yielded` ([`PLocal::publish_yielded`]).
+    pub(crate) yielded: Vec<G>,
     /// Free sudogs for channel waits (Go's `p.sudogcache`).
     pub(crate) sudogs: crate::chan::SudogCache,
 }
@@ -89,6 +97,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         polls: CachePadded::new(AtomicU64::new(0)),
         syscall_m: AtomicU64::new(0),
         syscall_tick: AtomicU64::new(0),
+        yielded: AtomicUsize::new(0),
     };
     (
         p,
@@ -96,6 +105,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             id,
             ring: local,
             schedtick: 0,
+            yielded: Vec::new(),
             sudogs: crate::chan::SudogCache::new(),
         },
     )
@@ -252,6 +262,29 @@ impl PLocal {
         self.ring.pop().map(|g| (g, false))
     }
 
+    /// Moves the yielded Gs, in order, into the empty ring and returns the
+    /// first. Those that do not fit stay yielded.
+    pub(crate) fn take_yielded(&mut self, shared: &P) -> Option<G> {
+        let room = self.ring.free_slots();
+        let n = self.yielded.len().min(room + 1);
+        let mut batch = self.yielded.drain(..n);
+        let first = batch.next();
+        for g in batch {
+            // Cannot spill: at most `room` pushes.
+            self.ring.push_back(g, &NoOverflow);
+        }
+        self.publish_yielded(shared);
+        first
+    }
+
+    /// Publishes the length of the yielded list for sysmon (a store: only
+    /// the owner writes it).
+    pub(crate) fn publish_yielded(&self, shared: &P) {
+        if shared.yielded.load(Relaxed) != self.yielded.len() {
+            shared.yielded.store(self.yielded.len(), Relaxed);
+        }
+    }
+
     /// Counts a G started from the ring or the global queue.
     pub(crate) fn tick(&mut self, shared: &P) {
         self.schedtick += 1;
@@ -260,5 +293,14 @@ impl PLocal {
         if shared.preempt.load(Relaxed) {
             shared.preempt.store(false, Relaxed);
         }
+    }
+}
+
+/// The overflow target of pushes that have room by construction.
+struct NoOverflow;
+
+impl ring::Overflow<G> for NoOverflow {
+    fn push_batch(&self, _: Vec<G>) {
+        unreachable!("a push sized to the ring's free slots overflowed");
     }
 }

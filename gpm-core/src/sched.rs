@@ -359,9 +359,7 @@ impl Shared {
             self.idle.lock().put_p(&self.ps, p);
             return;
         }
-        let timers = &self.timers;
-        let timers_due = timers.armed() > 0 && timers.any_due(timers.now());
-        if self.ps[p.id].has_work() || !self.global.is_empty() || timers_due {
+        if self.has_work_for(&p) {
             self.start_m(p, false);
             return;
         }
@@ -381,15 +379,52 @@ impl Shared {
             self.start_m(p, true);
             return;
         }
-        let mut lists = idle.lock();
-        if !self.global.is_empty() {
+        self.put_idle_p(p);
+    }
+
+    /// A `block_on` thread gives back the P it held for one poll of its
+    /// main: an M takes it if it has work, else it goes idle. (Not
+    /// `hand_off_p`: the thread is not about to block, and an idle P is
+    /// enough for whoever submits work next.)
+    pub(crate) fn give_back_p(&self, p: PLocal) {
+        if self.is_shutdown() {
+            self.put_idle_p(p);
+        } else if self.has_work_for(&p) {
+            self.start_m(p, false);
+        } else if self.idle.needspinning.load(SeqCst)
+            && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
+        {
+            // A `wakep` found no idle P while we held this one: the work
+            // it wanted a spinning M for is on another P.
+            self.idle.needspinning.store(false, SeqCst);
+            self.start_m(p, true);
+        } else {
+            self.put_idle_p(p);
+        }
+    }
+
+    /// Work for P `p`: Gs queued on it or in the global queue, due timers.
+    fn has_work_for(&self, p: &PLocal) -> bool {
+        let timers = &self.timers;
+        self.ps[p.id].has_work()
+            || !p.yielded.is_empty()
+            || !self.global.is_empty()
+            || (timers.armed() > 0 && timers.any_due(timers.now()))
+    }
+
+    /// Puts `p` on the idle list (unless the global queue got work), and
+    /// makes sure an M will fire the timers (Go's `wakeNetPoller(when)`).
+    fn put_idle_p(&self, p: PLocal) {
+        let mut lists = self.idle.lock();
+        if !self.is_shutdown() && !self.global.is_empty() {
             drop(lists);
             self.start_m(p, false);
             return;
         }
         lists.put_p(&self.ps, p);
         drop(lists);
-        if timers.armed() > 0 && !timers.has_sleeper() {
+        let timers = &self.timers;
+        if !self.is_shutdown() && timers.armed() > 0 && !timers.has_sleeper() {
             // Somebody must fire the timers: a spinning M on the P just
             // released finds nothing and sleeps until the earliest one.
             self.wakep();
@@ -641,7 +676,11 @@ impl Shared {
         drop(lists);
         Stats {
             procs: self.procs(),
-            local_queues: self.ps.iter().map(|p| p.stealer.len()).collect(),
+            local_queues: self
+                .ps
+                .iter()
+                .map(|p| p.stealer.len() + p.yielded.load(Relaxed))
+                .collect(),
             runnext: self.ps.iter().map(P::has_runnext).collect(),
             schedticks: self.ps.iter().map(|p| p.schedtick.load(Relaxed)).collect(),
             global_queue: self.global.len(),
@@ -744,11 +783,20 @@ fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &Schedul
         if info.woken_while_running && cx.yield_requested.replace(false) {
             // Go's `Gosched`: the global queue's tail (see `global.rs`). With
             // that queue empty, the tail of this P's ring is the same place
-            // in the order, and no lock.
-            if !shared.global.is_empty() {
-                shared.global.push(g);
-            } else if p.ring.push_back(g, &shared.global) {
-                shared.counters.spills.fetch_add(1, Relaxed);
+            // in the order, and no lock. While every P is busy, this P's
+            // list stands for the tail until it next looks at the queue.
+            let idle = &shared.idle;
+            if p.yielded.is_empty() && shared.global.is_empty() {
+                if p.ring.push_back(g, &shared.global) {
+                    shared.counters.spills.fetch_add(1, Relaxed);
+                }
+            } else if idle.npidle.load(Relaxed) > 0 || idle.nmspinning.load(Relaxed) > 0 {
+                // Somebody could run it now: no list private to this P.
+                shared.global.push_all(p.yielded.drain(..).chain(std::iter::once(g)));
+                p.publish_yielded(&shared.ps[p.id]);
+            } else {
+                p.yielded.push(g);
+                p.publish_yielded(&shared.ps[p.id]);
             }
             Put::Queued
         } else {

@@ -211,7 +211,7 @@ fn retake(shared: &Shared, p: &crate::p::P, seen: &mut Seen, now: Instant) -> bo
     if stalled_runnext {
         shared.wakep();
     }
-    let has_work = p.has_work() || !shared.global.is_empty();
+    let has_work = p.has_work() || p.yielded.load(Relaxed) > 0 || !shared.global.is_empty();
     let in_syscall = p.syscall_m.load(Relaxed) != 0;
     let idle = &shared.idle;
     let nobody_looking = in_syscall && idle.npidle.load(SeqCst) + idle.nmspinning.load(SeqCst) == 0;

@@ -10,7 +10,9 @@ use std::fmt;
 pub struct Stats {
     /// Number of Ps (GOMAXPROCS).
     pub procs: usize,
-    /// Length of each P's local ring (runnext not included, as Go's SCHED line).
+    /// Goroutines queued on each P: its ring, and those that yielded while
+    /// every P was busy and wait in its list for the global queue (runnext
+    /// not included, as in Go's SCHED line).
     pub local_queues: Vec<usize>,
     /// Whether each P's runnext slot holds a goroutine.
     pub runnext: Vec<bool>,
