@@ -391,13 +391,6 @@ impl Shared {
             self.put_idle_p(p);
         } else if self.has_work_for(&p) {
             self.start_m(p, false);
-        } else if self.idle.needspinning.load(SeqCst)
-            && self.idle.nmspinning.compare_exchange(0, 1, SeqCst, SeqCst).is_ok()
-        {
-            // A `wakep` found no idle P while we held this one: the work
-            // it wanted a spinning M for is on another P.
-            self.idle.needspinning.store(false, SeqCst);
-            self.start_m(p, true);
         } else {
             self.put_idle_p(p);
         }

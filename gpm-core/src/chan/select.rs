@@ -10,17 +10,16 @@
 //! # Go's algorithm
 //! 1. Order the cases at random (the *poll order*, for fairness) and by
 //!    channel address (the *lock order*); a case without a channel (Go's
-//!    nil channel) takes no part. The lock order is the poll order sorted
-//!    by address, ties kept in poll order, so cases on one channel stay in
-//!    random order (Go builds its lock order from the poll order too).
+//!    nil channel) takes no part.
 //! 2. Lock every channel, in lock order, each once.
 //! 3. In poll order, look for a case that can go now; do it, unlock, done.
 //! 4. Otherwise, with a `default` case: unlock and take it.
-//! 5. Otherwise queue one sudog per case, in lock order, all sharing this
+//! 5. Otherwise queue one sudog per case, in poll order, all sharing this
 //!    select's `Waiter` (see `sudog.rs`), unlock, and wait. Cases on one
-//!    channel join its queue in their random order, so the counterpart
+//!    channel thus join its queue in random order, and the counterpart
 //!    that comes next takes any of them with equal chance (in source
-//!    order, the first case would always win).
+//!    order, the first case would always win). Go gets the same from a
+//!    lock order built out of the poll order.
 //! 6. The first operation on any of the channels to claim the waiter (a
 //!    CAS on its word, Go's `selectDone`) completes that case; the others
 //!    skip the waiter's sudogs. Once woken, take the other sudogs out of
@@ -290,9 +289,9 @@ impl<'a, const N: usize, M> Select<'a, N, M> {
     /// The first poll: Go's `selectgo` up to the park.
     fn poll_first(&self, cx: &mut Context<'_>) -> Poll<usize> {
         let cases = self.cases();
-        let (mut polled, n) = active(&cases);
+        let (order, n) = lock_order(&cases);
+        let mut polled = order;
         shuffle(&mut polled[..n]);
-        let order = lock_order(&cases, &polled[..n]);
         let guards = lock_all(&cases, &order[..n]);
         for &i in &polled[..n] {
             let case = &cases[i];
@@ -326,7 +325,11 @@ impl<'a, const N: usize, M> Select<'a, N, M> {
         self.waiter.reset();
         // SAFETY: we hold every lock and queued nothing yet.
         let old = unsafe { self.waiter.set_waker(cx.waker()) };
-        for &i in &order[..n] {
+        // Queued in poll order, not lock order: cases on one channel join
+        // its queue in random order, so the counterpart that comes next
+        // takes any of them with equal chance (every lock is held, so the
+        // order across channels does not matter).
+        for &i in &polled[..n] {
             let case = &cases[i];
             let sg = sudog::acquire();
             // SAFETY: a fresh sudog is ours until queued.
@@ -364,8 +367,7 @@ impl<'a, const N: usize, M> Select<'a, N, M> {
                 WaitState::Waiting => {
                     // Polled without being woken: keep the waker current,
                     // under every lock (any completer holds one of them).
-                    let (active, n) = active(&cases);
-                    let order = lock_order(&cases, &active[..n]);
+                    let (order, n) = lock_order(&cases);
                     let guards = lock_all(&cases, &order[..n]);
                     if self.waiter.state() == WaitState::Waiting {
                         // SAFETY: every lock held, unclaimed.
@@ -467,44 +469,19 @@ impl<const N: usize, M> fmt::Debug for Select<'_, N, M> {
     }
 }
 
-/// The active cases (with a channel) in source order, and how many there
-/// are (the rest of the array is unused).
-fn active<const N: usize>(cases: &[CaseRef<'_>; N]) -> ([usize; N], usize) {
-    let mut active = [0; N];
+/// The active cases (with a channel) sorted by channel address, and how
+/// many there are (the rest of the array is unused).
+fn lock_order<const N: usize>(cases: &[CaseRef<'_>; N]) -> ([usize; N], usize) {
+    let mut order = [0; N];
     let mut n = 0;
     for (i, case) in cases.iter().enumerate() {
         if case.chan.is_some() {
-            active[n] = i;
+            order[n] = i;
             n += 1;
         }
     }
-    (active, n)
-}
-
-/// The cases of `polled` (active ones, in poll order) sorted by channel
-/// address; cases on the same channel keep their order in `polled`, so
-/// that a random poll order queues them in random order. The first
-/// `polled.len()` entries are used.
-///
-/// A stable sort without allocating: sort the positions in `polled` by
-/// (address, position), then map them back to cases.
-fn lock_order<const N: usize>(cases: &[CaseRef<'_>; N], polled: &[usize]) -> [usize; N] {
-    let mut order = [0; N];
-    let n = polled.len();
-    for (pos, slot) in order[..n].iter_mut().enumerate() {
-        *slot = pos;
-    }
-    order[..n].sort_unstable_by_key(|&pos| (chan_addr(&cases[polled[pos]]), pos));
-    for slot in &mut order[..n] {
-        *slot = polled[*slot];
-    }
-    order
-}
-
-/// The address of a case's channel (its place in the lock order), 0 for a
-/// nil case.
-fn chan_addr(case: &CaseRef<'_>) -> usize {
-    case.chan.map_or(0, |c| c.addr())
+    order[..n].sort_unstable_by_key(|&i| cases[i].chan.map_or(0, |c| c.addr()));
+    (order, n)
 }
 
 /// Locks the channels of `order` (sorted by address), each once.
@@ -573,43 +550,6 @@ impl Future for Forever {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn recv_case(chan: Option<&Hchan<u8>>) -> CaseRef<'_> {
-        CaseRef {
-            chan: chan.map(|c| c as &dyn RawChan),
-            elem: std::ptr::null_mut(),
-            send: false,
-        }
-    }
-
-    #[test]
-    fn lock_order_sorts_by_address_and_keeps_the_poll_order_of_ties() {
-        let (a, b) = (Hchan::<u8>::new(0), Hchan::<u8>::new(0));
-        let (low, high) = if a.addr() < b.addr() { (&a, &b) } else { (&b, &a) };
-        // Cases 0 and 3 on `high`, 1 and 4 on `low`, 2 nil.
-        let cases = [
-            recv_case(Some(high)),
-            recv_case(Some(low)),
-            recv_case(None),
-            recv_case(Some(high)),
-            recv_case(Some(low)),
-        ];
-        let (active, n) = active(&cases);
-        assert_eq!(&active[..n], &[0, 1, 3, 4]);
-        for polled in [[0, 1, 3, 4], [3, 4, 0, 1], [4, 0, 1, 3], [1, 3, 4, 0]] {
-            let order = lock_order(&cases, &polled);
-            // `low`'s cases first, each channel's in the order polled.
-            let on = |chan: &Hchan<u8>| -> Vec<usize> {
-                polled
-                    .iter()
-                    .copied()
-                    .filter(|&i| cases[i].chan.unwrap().addr() == chan.addr())
-                    .collect()
-            };
-            let want: Vec<usize> = on(low).into_iter().chain(on(high)).collect();
-            assert_eq!(&order[..n], &want[..], "poll order {polled:?}");
-        }
-    }
 
     #[test]
     fn shuffle_reaches_every_order() {
