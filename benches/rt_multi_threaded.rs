@@ -11,14 +11,15 @@
 //! cargo bench --bench rt_multi_threaded -- ping_pong    # one workload
 //! ```
 //!
-//! Both runtimes' `block_on` are built alike: the calling thread polls the
-//! future and nothing else, holding no P (gpm) and being no worker (tokio),
-//! so what it spawns goes through the global (inject) queue to the workers.
-//! Where tokio's workload blocks in `mpsc::Receiver::recv` inside
-//! `block_on` (`spawn_many_local`, `ping_pong`, `chained_spawn`), neither
-//! runtime loses a worker to it. (gpm's `block_on` once ran goroutines on
-//! the calling thread too; a goroutine that blocked there held main
-//! hostage, issue 10.)
+//! Both runtimes' `block_on` threads poll the future and nothing else: the
+//! goroutines (tasks) it starts run on the workers. gpm's borrows an idle P
+//! for each poll of its future, so what it spawns is queued on that P (and
+//! the P goes to a worker after the poll, or is taken by sysmon from a poll
+//! that blocks, as in `spawn_many_local`, `ping_pong` and `chained_spawn`,
+//! which block in `mpsc::Receiver::recv` inside `block_on`); tokio's
+//! `block_on` thread is no worker, and what it spawns goes through the
+//! inject queue. (gpm's `block_on` once ran goroutines on the calling
+//! thread too; a goroutine that blocked there held main hostage, issue 10.)
 //!
 //! The gpm runtime of a workload is dropped before its tokio runtime is built,
 //! so neither one's threads compete with the other's measurement.

@@ -57,7 +57,8 @@
 //!   `#[gpm::main]` picks when it can). A `block_on` future need not be
 //!   `Send`, so it cannot move: its thread polls it and nothing else (Go's
 //!   `LockOSThread` rule), so that no goroutine can block the thread main
-//!   needs. It holds no P; what it readies goes through the global queue.
+//!   needs. It borrows an idle P for each poll when one is free, and never
+//!   waits for one.
 //! - **Gs are listed when they first park.** Go keeps every G in `allgs`;
 //!   gpm lists a G (for shutdown and `abort`) the first time it waits, since
 //!   until then it is in a run queue or running. Listing every G at spawn

@@ -63,11 +63,14 @@ impl Runtime {
     /// The future need not be `Send` nor `'static`. The calling thread polls
     /// it and nothing else, so no goroutine can hold it hostage by blocking
     /// the thread (a long `gpm::syscall`, a CPU loop): its timers fire and
-    /// it runs on time whatever the goroutines do. It holds no P: its own
-    /// code runs beside the GOMAXPROCS Ps (as tokio's `block_on` does), and
-    /// every goroutine it readies or spawns goes through the global queue to
-    /// a worker thread. That is its cost: a hand-off between this future and
-    /// a goroutine (a channel ping-pong) crosses threads and wakes one.
+    /// it runs on time whatever the goroutines do. For each poll it borrows
+    /// an idle P if one is free, so what it spawns or readies is queued on
+    /// that P, and hands the P to a worker thread afterwards; with none free
+    /// it polls beside the GOMAXPROCS Ps (as tokio's `block_on` does) and
+    /// what it readies goes through the global queue. That is its cost: the
+    /// goroutines always run on other threads, so a hand-off between this
+    /// future and a goroutine (a channel ping-pong) crosses threads and
+    /// wakes one.
     /// [`Runtime::block_on_send`] has none of it, for a `Send + 'static`
     /// future; `#[gpm::main]` and `#[gpm::test]` pick it when they can.
     ///
