@@ -254,6 +254,8 @@ fn yielded_goroutine_is_queued_where_it_is_seen() {
 /// short stretch of work. Sections of work may not run on more threads at
 /// once than there are Ps: a goroutine whose P was taken during its
 /// syscall yields at its next gpm operation instead of going on P-less.
+/// (A poll here lasts ~2 ms, far from the 10 ms after which sysmon may
+/// take a P from a poll that is not in a syscall.)
 #[test]
 fn lost_p_yields_at_the_next_operation() {
     for procs in [1, 2] {
@@ -266,7 +268,7 @@ fn lost_p_yields_at_the_next_operation() {
                 let (inside, max) = (inside.clone(), max.clone());
                 hs.push(gpm::spawn(async move {
                     for _ in 0..20 {
-                        gpm::syscall(|| std::thread::sleep(Duration::from_millis(5)));
+                        gpm::syscall(|| std::thread::sleep(Duration::from_millis(2)));
                         // A gpm leaf operation: a goroutine without a P
                         // yields here.
                         futures::future::poll_fn(gpm::coop::proceed).await;
