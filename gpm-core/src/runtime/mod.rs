@@ -413,16 +413,21 @@ pub mod __private {
         }
     }
 
+    /// The runtime of a `#[gpm::main]` / `#[gpm::test]`, with `procs = N`.
+    #[track_caller]
+    fn build(mut builder: Builder, procs: Option<usize>) -> super::Runtime {
+        if let Some(n) = procs {
+            builder = builder.procs(n);
+        }
+        builder.build().unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// Runs `#[gpm::main]`'s body with `run`. After it the process may
     /// exit while other goroutines run (Go's rule), so the runtime is not
     /// shut down (which would wait for running goroutines).
     #[track_caller]
     fn main_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
-        let mut builder = Builder::new();
-        if let Some(n) = procs {
-            builder = builder.procs(n);
-        }
-        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        let rt = build(Builder::new(), procs);
         let output = run(rt.handle(), Location::caller());
         std::mem::forget(rt);
         output
@@ -434,11 +439,7 @@ pub mod __private {
     /// looked at once more.
     #[track_caller]
     fn test_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
-        let mut builder = Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime);
-        if let Some(n) = procs {
-            builder = builder.procs(n);
-        }
-        let rt = builder.build().unwrap_or_else(|e| panic!("{e}"));
+        let rt = build(Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime), procs);
         let output = run(rt.handle(), Location::caller());
         let shared = rt.handle().shared.clone();
         drop(rt);
