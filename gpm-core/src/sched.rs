@@ -238,7 +238,7 @@ impl Shared {
     pub(crate) fn inject(&self, g: G) {
         if self.is_shutdown() {
             // The runtime is gone: dropping the runnable drops the future.
-            drop(g);
+            drop_at_shutdown(g);
             return;
         }
         g.metadata().make_runnable();
@@ -257,7 +257,7 @@ impl Shared {
             return;
         }
         if self.is_shutdown() {
-            drop(gs);
+            gs.into_iter().for_each(drop_at_shutdown);
             return;
         }
         let n = gs.len();
@@ -694,6 +694,54 @@ impl Shared {
             parks: self.counters.parks.load(Relaxed),
             retakes: self.counters.retakes.load(Relaxed),
         }
+    }
+}
+
+thread_local! {
+    /// Gs woken while this thread drops Gs at shutdown: dropped by the
+    /// outermost [`drop_at_shutdown`] of the thread, one after the other.
+    static DROPPING: std::cell::RefCell<Option<Vec<G>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops `g` after shutdown (its future with it) without recursing.
+/// Dropping a future may wake another goroutine (a Mutex waiter passes the
+/// lock on), whose schedule function comes back here: inline, each drop
+/// would nest in the last, and 10 000 waiters on one lock overflowed a
+/// 2 MiB stack. Nested calls queue the G instead, and the outermost call
+/// drops the queue in a loop.
+fn drop_at_shutdown(g: G) {
+    let nested = DROPPING.with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => match d.as_mut() {
+            Some(queue) => {
+                queue.push(g);
+                None
+            }
+            None => {
+                *d = Some(Vec::new());
+                Some(g)
+            }
+        },
+        // Not reachable (the borrow is never held across a drop), but a
+        // plain drop is the safe answer.
+        Err(_) => Some(g),
+    });
+    let Some(g) = nested else {
+        return;
+    };
+    // Ends the outermost call even if a destructor unwinds; the Gs still
+    // queued then are dropped with the queue.
+    struct Outermost;
+    impl Drop for Outermost {
+        fn drop(&mut self) {
+            let rest = DROPPING.with(|d| d.borrow_mut().take());
+            drop(rest);
+        }
+    }
+    let _outermost = Outermost;
+    let mut next = Some(g);
+    while let Some(g) = next {
+        drop(g);
+        next = DROPPING.with(|d| d.borrow_mut().as_mut().and_then(Vec::pop));
     }
 }
 

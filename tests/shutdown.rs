@@ -1,0 +1,84 @@
+//! What dropping a runtime does with the goroutines left (issue 11): every
+//! one is dropped, on whatever thread drops the runtime, with a stack of
+//! any size: dropping a waiter that wakes the next waiter must not recurse.
+
+use gpm::runtime::{Builder, Runtime};
+use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use std::sync::Arc;
+
+/// Counts drops of the futures it is part of.
+struct Dropped(Arc<AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, SeqCst);
+    }
+}
+
+/// Builds a runtime on a thread with a 256 KiB stack, parks `n` goroutines
+/// on each of a Mutex, an RwLock (writers behind a held read lock) and a
+/// channel, then drops the runtime on that same thread. Returns how many
+/// of the goroutines' futures were dropped.
+fn park_and_drop(procs: usize, n: usize) -> usize {
+    std::thread::Builder::new()
+        .name("dropper".into())
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let rt: Runtime = Builder::new().procs(procs).build().unwrap();
+            let drops = Arc::new(AtomicUsize::new(0));
+            let d = drops.clone();
+            rt.block_on_send(async move {
+                let mutex = Arc::new(gpm::sync::Mutex::new(()));
+                let rwlock = Arc::new(gpm::sync::RwLock::new(()));
+                let chan = gpm::chan::<u8>(0);
+                // A holder keeps the Mutex and a read lock for good.
+                let holding = gpm::chan::<()>(0);
+                {
+                    let (mutex, rwlock, holding) = (mutex.clone(), rwlock.clone(), holding.clone());
+                    gpm::go!(async move {
+                        let _m = mutex.lock().await;
+                        let _r = rwlock.read().await;
+                        holding.send(()).await.unwrap();
+                        std::future::pending::<()>().await;
+                    });
+                }
+                holding.recv().await;
+                let wg = gpm::sync::WaitGroup::new();
+                for i in 0..3 * n {
+                    let (mutex, rwlock, chan, d, wg) =
+                        (mutex.clone(), rwlock.clone(), chan.clone(), d.clone(), wg.clone());
+                    wg.add(1);
+                    gpm::go!(async move {
+                        let _dropped = Dropped(d);
+                        wg.done();
+                        match i % 3 {
+                            0 => drop(mutex.lock().await),
+                            1 => drop(rwlock.write().await),
+                            _ => drop(chan.recv().await),
+                        }
+                    });
+                }
+                wg.wait().await;
+            });
+            drop(rt);
+            drops.load(SeqCst)
+        })
+        .unwrap()
+        .join()
+        .expect("the thread dropping the runtime died (stack overflow?)")
+}
+
+#[test]
+fn shutdown_drops_every_waiter_without_recursing() {
+    for procs in [1, 2, 4] {
+        let n = 100_000;
+        assert_eq!(park_and_drop(procs, n), 3 * n, "procs={procs}");
+    }
+}
+
+/// The issue's figure: 1 000 000 goroutines on one 256 KiB stack.
+#[test]
+fn shutdown_of_a_million_waiters_on_a_small_stack() {
+    let n = 1_000_000 / 3 + 1;
+    assert_eq!(park_and_drop(2, n), 3 * n);
+}
