@@ -111,3 +111,112 @@ fn exceeding_max_threads_is_a_clear_fatal_error() {
     assert!(stderr.contains("fatal error: thread exhaustion"), "{stderr}");
     assert!(stderr.contains("max_threads = 1"), "{stderr}");
 }
+
+// ----- panics in a goroutine's destructor (issue 11) --------------------------------
+
+/// Panics when dropped.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            panic!("{}", self.0);
+        }
+    }
+}
+
+/// A future that is ready at once and panics when dropped afterwards.
+struct ReadyThenPanic(PanicOnDrop);
+
+impl std::future::Future for ReadyThenPanic {
+    type Output = u32;
+    fn poll(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<u32> {
+        std::task::Poll::Ready(5)
+    }
+}
+
+/// Aborting a goroutine whose future panics in `Drop` gives that panic as
+/// the `JoinError` (tokio's rule); it used to abort the process
+/// ("panic in a function that cannot unwind").
+#[test]
+fn abort_of_a_goroutine_panicking_in_drop_is_a_join_error() {
+    for procs in [1, 2, 4] {
+        let rt = Builder::new().procs(procs).build().unwrap();
+        rt.block_on(async {
+            let started = gpm::chan::<()>(0);
+            let tx = started.clone();
+            let h = gpm::spawn(async move {
+                let _guard = PanicOnDrop("boom in drop");
+                tx.send(()).await.unwrap();
+                std::future::pending::<()>().await;
+            });
+            // The guard exists once the goroutine has sent.
+            started.recv().await;
+            h.abort();
+            let err = h.await.unwrap_err();
+            assert!(err.is_panic(), "{err:?}");
+            let payload = err.into_panic();
+            assert_eq!(
+                payload.downcast_ref::<String>().map(String::as_str),
+                Some("boom in drop")
+            );
+        });
+    }
+}
+
+/// A future that finished and then panics in `Drop`: its `JoinHandle` gets
+/// the panic instead of the output.
+#[test]
+fn a_finished_future_panicking_in_drop_is_a_join_error() {
+    let rt = Builder::new().procs(2).build().unwrap();
+    rt.block_on(async {
+        let err = gpm::spawn(ReadyThenPanic(PanicOnDrop("dropped after done")))
+            .await
+            .unwrap_err();
+        assert!(err.is_panic(), "{err:?}");
+        // The runtime goes on.
+        assert_eq!(gpm::spawn(async { 7 }).await.unwrap(), 7);
+    });
+}
+
+/// Dropping a runtime while a goroutine whose future panics in `Drop` is
+/// parked: the panic follows `UnhandledPanic` (here: ignored) and the
+/// process goes on; by default it is reported as Go's crash (status 2).
+#[test]
+fn shutdown_with_a_goroutine_panicking_in_drop() {
+    if is_child() {
+        let ignore = std::env::var_os("GPM_IGNORE").is_some();
+        let mut builder = Builder::new().procs(2);
+        if ignore {
+            builder = builder.unhandled_panic(UnhandledPanic::Ignore);
+        }
+        let rt = builder.build().unwrap();
+        rt.block_on(async {
+            let started = gpm::chan::<()>(0);
+            let tx = started.clone();
+            gpm::go!(async move {
+                let _guard = PanicOnDrop("boom at shutdown");
+                tx.send(()).await.unwrap();
+                std::future::pending::<()>().await;
+            });
+            started.recv().await;
+        });
+        drop(rt);
+        eprintln!("survived the shutdown");
+        return;
+    }
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args(["shutdown_with_a_goroutine_panicking_in_drop", "--exact", "--nocapture"])
+        .env("GPM_CHILD", "1")
+        .env("GPM_IGNORE", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "ignored: {:?} {stderr}", out.status);
+    assert!(stderr.contains("survived the shutdown"), "{stderr}");
+
+    let out = run_child("shutdown_with_a_goroutine_panicking_in_drop");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "default: {stderr}");
+    assert!(stderr.contains("panic: boom at shutdown"), "{stderr}");
+}

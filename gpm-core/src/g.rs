@@ -26,6 +26,7 @@ use crate::wait::WaitReason;
 use crate::JoinError;
 use std::any::Any;
 use std::future::Future;
+use std::mem::ManuallyDrop;
 use std::panic::{catch_unwind, AssertUnwindSafe, Location};
 use std::pin::Pin;
 use std::sync::atomic::{
@@ -249,26 +250,53 @@ impl MainG {
 
 pin_project_lite::pin_project! {
     /// The future of a G: the user's future plus gpm's bookkeeping.
+    ///
+    /// The user's future is dropped by gpm, inside `catch_unwind`, never by
+    /// async-task (which aborts the process when a future's destructor
+    /// panics): in `poll` as soon as it is done or aborted, so that a
+    /// panicking destructor becomes the `JoinError` (as tokio does), else
+    /// in this type's own drop (shutdown, a dropped `Runnable`), where the
+    /// panic goes to the runtime's `UnhandledPanic` rule.
     pub(crate) struct GFuture<F> {
         // Points at this task's own `GInfo`, which lives in the same
         // allocation's header and so outlives the future.
         info: *const GInfo,
         #[pin]
-        future: F,
+        future: ManuallyDrop<F>,
+        // The user's future has been dropped.
+        dropped: bool,
     }
 
     impl<F> PinnedDrop for GFuture<F> {
         fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
             // SAFETY: `info` points into this task's header (see `GFuture::new`),
             // which is freed only after the future has been dropped.
-            let info = unsafe { &*this.info };
+            let info = unsafe { &**this.info };
             info.shared.registry.remove(info);
             if info.state() == GState::Waiting(WaitReason::Foreign) {
                 info.shared.count(Count::ForeignResumed);
             }
             info.shared.count(Count::Exited);
+            if let Err(payload) = drop_future(this.future, this.dropped) {
+                // Nobody can see this panic but the runtime's rule.
+                drop(info.shared.unhandled_panic(info, payload));
+            }
         }
     }
+}
+
+/// Drops the user's future in place, once, catching a panic of its
+/// destructor.
+fn drop_future<F>(future: Pin<&mut ManuallyDrop<F>>, dropped: &mut bool) -> std::thread::Result<()> {
+    if std::mem::replace(dropped, true) {
+        return Ok(());
+    }
+    // SAFETY: the future is dropped in place (Pin's drop guarantee holds)
+    // and only once (`dropped`); it is never polled or touched again.
+    let future = unsafe { future.get_unchecked_mut() };
+    // SAFETY: as above: `future` is valid and dropped exactly once.
+    catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(future) }))
 }
 
 // SAFETY: `info` is only read, and `GInfo` is `Sync`; the pointer is a
@@ -283,7 +311,11 @@ impl<F: Future> GFuture<F> {
     /// future (async-task's `Builder::spawn` passes it to the closure that
     /// builds the future), so that it stays valid while the future lives.
     pub(crate) unsafe fn new(info: *const GInfo, future: F) -> GFuture<F> {
-        GFuture { info, future }
+        GFuture {
+            info,
+            future: ManuallyDrop::new(future),
+            dropped: false,
+        }
     }
 }
 
@@ -291,16 +323,31 @@ impl<F: Future> Future for GFuture<F> {
     type Output = Result<F::Output, JoinError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
+        let mut this = self.project();
         // SAFETY: see `PinnedDrop` above: the header outlives the future.
         let info = unsafe { &**this.info };
         info.start_poll();
-        if info.aborted() {
+        if *this.dropped {
+            // Done already (not reachable: a finished task is not polled).
             return Poll::Ready(Err(JoinError::cancelled(info.goid)));
         }
-        let future = this.future;
+        if info.aborted() {
+            return Poll::Ready(match drop_future(this.future, this.dropped) {
+                Ok(()) => Err(JoinError::cancelled(info.goid)),
+                Err(payload) => Err(JoinError::panic(info.goid, payload)),
+            });
+        }
+        // SAFETY: `ManuallyDrop` is a transparent wrapper and the future is
+        // pinned through it (structural pinning); it has not been dropped.
+        let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(Ok(output)),
+            Ok(Poll::Ready(output)) => Poll::Ready(match drop_future(this.future, this.dropped) {
+                Ok(()) => Ok(output),
+                Err(payload) => {
+                    drop(output);
+                    Err(panic_of(info, payload))
+                }
+            }),
             Ok(Poll::Pending) => {
                 if crate::coop::end_poll() {
                     info.flags.fetch_or(SLICE_ENDED, Relaxed);
@@ -323,15 +370,24 @@ impl<F: Future> Future for GFuture<F> {
                 Poll::Pending
             }
             Err(payload) => {
-                let payload = if info.detached() {
-                    info.shared.unhandled_panic(info, payload)
-                } else {
-                    payload
-                };
-                Poll::Ready(Err(JoinError::panic(info.goid, payload)))
+                // The poll's panic is the one reported; one from the
+                // destructor after it is dropped.
+                drop(drop_future(this.future, this.dropped));
+                Poll::Ready(Err(panic_of(info, payload)))
             }
         }
     }
+}
+
+/// The `JoinError` of a goroutine's panic; for a detached goroutine, after
+/// the runtime's `UnhandledPanic` rule (nobody can observe it).
+fn panic_of(info: &GInfo, payload: Box<dyn Any + Send>) -> JoinError {
+    let payload = if info.detached() {
+        info.shared.unhandled_panic(info, payload)
+    } else {
+        payload
+    };
+    JoinError::panic(info.goid, payload)
 }
 
 /// The text of a panic payload, as `panic!` formatted it.
