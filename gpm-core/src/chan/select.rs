@@ -159,10 +159,23 @@ pub struct CaseRef<'a> {
 }
 
 /// A select case's arm (made by `select!`). Not an API.
+///
+/// Sealed: `Select` trusts `case` to return the same channel and slot on
+/// every call (its sudogs point at them), so only gpm's own arms may
+/// implement it. (Reachable through the macro's private path, a safe impl
+/// that returned another channel each time made `sudog::claim` use freed
+/// memory, issue 11.)
 #[doc(hidden)]
-pub trait Arm {
-    /// The arm's channel and slot.
+pub trait Arm: sealed::Sealed {
+    /// The arm's channel and slot: the same on every call.
     fn case(&self) -> CaseRef<'_>;
+}
+
+mod sealed {
+    /// Implemented by gpm's arms only; private, so nobody else can.
+    pub trait Sealed {}
+    impl<T> Sealed for super::RecvArm<'_, T> {}
+    impl<T> Sealed for super::SendArm<'_, T> {}
 }
 
 /// A `recv(ch) -> v` case: the channel and the slot a value arrives in.
