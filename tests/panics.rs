@@ -89,13 +89,14 @@ fn panic_in_main_propagates_out_of_block_on() {
 #[test]
 fn exceeding_max_threads_is_a_clear_fatal_error() {
     if is_child() {
-        // Two Ps but room for one thread: the second M cannot be started.
-        let rt = Builder::new().procs(2).max_threads(1).build().unwrap();
+        // Room for one thread: when the first goroutine blocks it, sysmon
+        // hands the P over for the second, and that M cannot be started.
+        let rt = Builder::new().procs(1).max_threads(1).build().unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
         for _ in 0..2 {
             let tx = tx.clone();
             // From outside: every G needs a worker thread; the first blocks
-            // it, so the second P needs another M.
+            // it, so the second needs another M.
             drop(rt.spawn(async move {
                 tx.send(()).unwrap();
                 std::thread::sleep(std::time::Duration::from_secs(60));

@@ -177,7 +177,18 @@ impl Builder {
     ///
     /// # Errors
     /// `InvalidInput` if `procs`, `max_threads` or `max_blocking_threads`
-    /// is 0.
+    /// is 0, if `procs` is more than [`MAX_PROCS`](crate::runtime::MAX_PROCS)
+    /// (a P costs about 5 KiB up front: its run queue, caches and timer
+    /// heap; 10 000 Ps took 47 MB), or if `procs` is more than
+    /// `max_threads` (each P needs a thread to run it).
+    ///
+    /// ```
+    /// use gpm::runtime::Builder;
+    ///
+    /// let err = Builder::new().procs(1 << 30).build().unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+    /// assert!(err.to_string().contains("procs (GOMAXPROCS)"), "{err}");
+    /// ```
     pub fn build(&self) -> io::Result<Runtime> {
         let procs = match self.procs {
             Some(0) => {
@@ -189,16 +200,30 @@ impl Builder {
             Some(n) => n,
             None => procs::default_procs(),
         };
-        if procs > u32::MAX as usize / 2 {
+        if procs > procs::MAX_PROCS {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("gpm: procs (GOMAXPROCS) = {procs} is too large"),
+                format!(
+                    "gpm: procs (GOMAXPROCS) = {procs} is more than gpm supports ({}; each P costs about \
+                     5 KiB up front)",
+                    procs::MAX_PROCS
+                ),
             ));
         }
         if self.max_threads == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "gpm: max_threads must be at least 1, got 0",
+            ));
+        }
+        if procs > self.max_threads {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "gpm: procs (GOMAXPROCS) = {procs} is more than max_threads = {}: every P needs a thread \
+                     to run (raise it with Builder::max_threads)",
+                    self.max_threads
+                ),
             ));
         }
         if self.max_blocking_threads == 0 {

@@ -8,6 +8,7 @@ mod procs;
 mod stats;
 
 pub use builder::{Builder, UnhandledPanic, DEFAULT_MAX_THREADS};
+pub use procs::MAX_PROCS;
 pub use stats::Stats;
 
 use crate::current;

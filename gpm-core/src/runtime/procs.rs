@@ -24,7 +24,9 @@ pub(crate) fn default_procs() -> usize {
         match std::env::var("GOMAXPROCS") {
             Ok(value) => match parse_env(&value) {
                 Some(n) => return n,
-                None => eprintln!("gpm: ignoring GOMAXPROCS={value:?}: it must be a positive integer"),
+                None => {
+                    eprintln!("gpm: ignoring GOMAXPROCS={value:?}: it must be a positive integer, at most {MAX_PROCS}")
+                }
             },
             Err(std::env::VarError::NotUnicode(value)) => {
                 eprintln!("gpm: ignoring GOMAXPROCS={value:?}: it must be a positive integer")
@@ -35,9 +37,15 @@ pub(crate) fn default_procs() -> usize {
     })
 }
 
-/// Parses a `GOMAXPROCS` value: a positive integer, spaces around allowed.
+/// The most Ps a runtime may have: the default `max_threads` (Go's 10 000
+/// threads), since every P needs a thread to run it. A P costs about 5 KiB
+/// up front (10 000 Ps took 47 MB of RSS here).
+pub const MAX_PROCS: usize = super::DEFAULT_MAX_THREADS;
+
+/// Parses a `GOMAXPROCS` value: a positive integer up to [`MAX_PROCS`],
+/// spaces around allowed.
 pub(crate) fn parse_env(value: &str) -> Option<usize> {
-    value.trim().parse::<usize>().ok().filter(|&n| n > 0)
+    value.trim().parse::<usize>().ok().filter(|&n| n > 0 && n <= MAX_PROCS)
 }
 
 /// Go 1.25's rule: `min(affinity, max(2, ceil(limit)))` when a limit is set.
@@ -102,6 +110,9 @@ mod tests {
         assert_eq!(parse_env("-1"), None);
         assert_eq!(parse_env("two"), None);
         assert_eq!(parse_env(""), None);
+        assert_eq!(parse_env("10000"), Some(MAX_PROCS));
+        assert_eq!(parse_env("10001"), None);
+        assert_eq!(parse_env("1073741824"), None);
     }
 
     #[test]
