@@ -126,8 +126,9 @@ impl Drop for PanicOnDrop {
     }
 }
 
-/// A future that is ready at once and panics when dropped afterwards.
-struct ReadyThenPanic(PanicOnDrop);
+/// A future that is ready at once and panics when dropped afterwards (its
+/// field is there to be dropped).
+struct ReadyThenPanic(#[allow(dead_code)] PanicOnDrop);
 
 impl std::future::Future for ReadyThenPanic {
     type Output = u32;

@@ -82,3 +82,45 @@ fn shutdown_of_a_million_waiters_on_a_small_stack() {
     let n = 1_000_000 / 3 + 1;
     assert_eq!(park_and_drop(2, n), 3 * n);
 }
+
+/// A goroutine whose poll does not return for 3 s (not in `gpm::syscall`):
+/// `shutdown_timeout` returns after its timeout, `shutdown_background` at
+/// once, and the goroutines left are dropped all the same.
+#[test]
+fn shutdown_timeout_does_not_wait_for_a_stuck_poll() {
+    use std::time::{Duration, Instant};
+    for background in [false, true] {
+        let rt: Runtime = Builder::new().procs(2).build().unwrap();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let d = drops.clone();
+        rt.block_on(async move {
+            let started = gpm::chan::<()>(0);
+            let tx = started.clone();
+            gpm::go!(async move {
+                tx.send(()).await.unwrap();
+                std::thread::sleep(Duration::from_secs(3));
+            });
+            started.recv().await;
+            // A parked goroutine too, to be dropped by the shutdown.
+            let tx = started.clone();
+            gpm::go!(async move {
+                let _dropped = Dropped(d);
+                tx.send(()).await.unwrap();
+                std::future::pending::<()>().await;
+            });
+            started.recv().await;
+        });
+        let start = Instant::now();
+        if background {
+            rt.shutdown_background();
+        } else {
+            rt.shutdown_timeout(Duration::from_millis(100));
+        }
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(2),
+            "background={background}: shutdown took {took:?}"
+        );
+        assert_eq!(drops.load(SeqCst), 1, "the parked goroutine was dropped");
+    }
+}

@@ -555,16 +555,40 @@ impl Shared {
     /// Stops every M, then drops every G: queued ones first, then parked ones
     /// (each is woken, and the schedule function drops it).
     pub(crate) fn shutdown(&self) {
+        self.shutdown_within(None);
+    }
+
+    /// [`Shared::shutdown`], waiting for the Ms until `deadline` at most
+    /// (`None`: as long as they take). An M still in a poll then is left
+    /// to finish it and exit on its own; everything else is dropped all the
+    /// same (a G being polled is dropped by its M when the poll returns).
+    pub(crate) fn shutdown_within(&self, deadline: Option<std::time::Instant>) {
         if self.shutdown.swap(true, SeqCst) {
             return;
         }
+        // Waits for `thread` until the deadline; false if it still runs.
+        let join = |thread: thread::JoinHandle<()>| -> bool {
+            if thread.thread().id() == thread::current().id() {
+                // A runtime dropped from one of its own threads cannot wait
+                // for itself.
+                return true;
+            }
+            if let Some(deadline) = deadline {
+                while !thread.is_finished() {
+                    if std::time::Instant::now() >= deadline {
+                        return false; // detached: it exits on its own
+                    }
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            let _ = thread.join();
+            true
+        };
         // Queued blocking jobs are dropped; running ones are not waited for.
         self.blocking.shutdown();
         self.sysmon_alarm.stop();
         if let Some(sysmon) = self.sysmon.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            if sysmon.thread().id() != thread::current().id() {
-                let _ = sysmon.join();
-            }
+            join(sysmon);
         }
         for parker in self.idle.lock().all_parkers() {
             parker.shutdown();
@@ -572,24 +596,14 @@ impl Shared {
         for parker in self.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
             parker.shutdown();
         }
-        let me = thread::current().id();
-        let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
-        for worker in workers {
-            // A runtime dropped from one of its own Gs cannot wait for itself.
-            if worker.thread().id() != me {
-                let _ = worker.join();
-            }
-        }
-        // Ms may have been started while we joined; they see `shutdown`.
+        // Ms may be started while we join; they see `shutdown`.
         loop {
-            let more = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
-            if more.is_empty() {
+            let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+            if workers.is_empty() {
                 break;
             }
-            for worker in more {
-                if worker.thread().id() != me {
-                    let _ = worker.join();
-                }
+            for worker in workers {
+                join(worker);
             }
         }
         self.drain();

@@ -164,6 +164,42 @@ impl Runtime {
     }
 }
 
+impl Runtime {
+    /// Shuts the runtime down, waiting at most `timeout` for its threads.
+    ///
+    /// Every goroutine left is dropped, as by `drop`. A thread still inside
+    /// a poll that has not returned by then (a CPU loop, a blocking call
+    /// outside `gpm::syscall`) is left to finish it; it exits on its own
+    /// afterwards, and the goroutine it polled is dropped then. tokio's
+    /// method of the same name.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let rt = gpm::runtime::Runtime::new()?;
+    /// rt.spawn(async { std::thread::sleep(Duration::from_millis(300)) }); // will not return soon
+    /// rt.shutdown_timeout(Duration::from_millis(10)); // returns without waiting 300 ms
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shutdown_timeout(self, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now().checked_add(timeout);
+        // No representable deadline: as long as it takes, as `drop`.
+        self.handle.shared.shutdown_within(deadline);
+    }
+
+    /// Shuts the runtime down without waiting for threads still in a poll:
+    /// [`Runtime::shutdown_timeout`] with no time at all.
+    pub fn shutdown_background(self) {
+        self.shutdown_timeout(std::time::Duration::ZERO);
+    }
+}
+
+/// Dropping a runtime shuts it down: it stops sysmon, tells every thread to
+/// exit, **waits for each thread's current poll to return** (for as long as
+/// it takes: see [`Runtime::shutdown_timeout`] to bound it), then drops
+/// every goroutine left, queued or parked (a goroutine woken while others
+/// are dropped is dropped too, without recursing), and the blocking pool's
+/// queued jobs. Jobs already running on the pool are not waited for.
 impl Drop for Runtime {
     fn drop(&mut self) {
         self.handle.shared.shutdown();
