@@ -85,6 +85,7 @@ mod sudog;
 mod waitq;
 
 pub use error::{CloseError, SendError, TryRecvError, TrySendError};
+pub(crate) use ops::giving_up;
 pub use ops::{RecvFuture, SendFuture};
 pub use select::{RecvCase, SendCase};
 pub(crate) use sudog::SudogCache;

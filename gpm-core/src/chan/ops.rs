@@ -31,6 +31,33 @@ use std::pin::Pin;
 use std::ptr::NonNull;
 use std::task::{ready, Context, Poll};
 
+thread_local! {
+    /// Set during [`giving_up`].
+    static GIVING_UP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, the last poll of a future whose deadline has passed (see
+/// `time::Timeout`), with channel sends and receives giving up instead of
+/// waiting: one still waiting leaves its channel's queue, under the
+/// channel's lock, and returns `Pending`; one that completed returns
+/// `Ready`; one not yet started does not start. After this poll nothing
+/// can complete them, so "timed out" means "not done": no send reported as
+/// timed out is received later (issue 11).
+pub(crate) fn giving_up<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            GIVING_UP.with(|g| g.set(self.0));
+        }
+    }
+    let _restore = Restore(GIVING_UP.with(|g| g.replace(true)));
+    f()
+}
+
+fn is_giving_up() -> bool {
+    GIVING_UP.with(Cell::get)
+}
+
 /// Fills in a fresh sudog for a plain (non-select) operation.
 fn new_sudog(elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
     let sg = sudog::acquire();
@@ -96,6 +123,7 @@ impl<T> RecvWait<T> {
                 Poll::Ready(slot.take())
             }
             Attempt::Closed => Poll::Ready(None),
+            Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
                 let sg = new_sudog(self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
@@ -119,8 +147,17 @@ impl<T> RecvWait<T> {
             // Polled without being woken (or woken by someone else): keep
             // the waker current. Done under the lock, which any completer
             // holds.
-            let locked = chan.lock();
+            let mut locked = chan.lock();
             if let WaitState::Waiting = self.waiter.state() {
+                if is_giving_up() {
+                    // SAFETY: our sudog, queued on this channel's recvq
+                    // (unclaimed, under the lock we hold).
+                    let removed = unsafe { locked.remove_recv(sg) };
+                    debug_assert!(removed, "an unclaimed sudog was not queued");
+                    drop(locked);
+                    self.give_up(sg);
+                    return Poll::Pending;
+                }
                 // SAFETY: we hold the only lock our sudog is queued under,
                 // and nobody has claimed it.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
@@ -137,6 +174,16 @@ impl<T> RecvWait<T> {
         unsafe { sudog::release(sg) };
         // SAFETY: completed, so nobody else touches the slot.
         Poll::Ready(unsafe { (*self.slot.get()).take() })
+    }
+
+    /// After a waiting receive left its queue (see [`giving_up`]): idle
+    /// again, with nothing received.
+    fn give_up(&self, sg: NonNull<Sudog>) {
+        self.sudog.set(None);
+        // SAFETY: out of every queue.
+        unsafe { sudog::release(sg) };
+        // SAFETY: queued nowhere now.
+        drop(unsafe { self.waiter.take_waker() });
     }
 
     /// Ends a receive that will not be polled again: takes the sudog out of
@@ -226,6 +273,7 @@ impl<T> SendWait<T> {
                 drop(locked);
                 Poll::Ready(Err(SendError(slot.take().expect("checked above"))))
             }
+            Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
                 let sg = new_sudog(self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
@@ -244,8 +292,21 @@ impl<T> SendWait<T> {
 
     fn poll_parked(&self, sg: NonNull<Sudog>, chan: &Hchan<T>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
         if let WaitState::Waiting = self.waiter.state() {
-            let locked = chan.lock();
+            let mut locked = chan.lock();
             if let WaitState::Waiting = self.waiter.state() {
+                if is_giving_up() {
+                    // SAFETY: our sudog, queued on this channel's sendq
+                    // (unclaimed, under the lock we hold). The value stays
+                    // in the slot: not sent.
+                    unsafe { locked.remove_send(sg) };
+                    drop(locked);
+                    self.sudog.set(None);
+                    // SAFETY: out of every queue.
+                    unsafe { sudog::release(sg) };
+                    // SAFETY: queued nowhere now.
+                    drop(unsafe { self.waiter.take_waker() });
+                    return Poll::Pending;
+                }
                 // SAFETY: as in `RecvWait::poll_parked`.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
                 drop(locked);
@@ -348,7 +409,12 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 /// is (or gets) closed first.
 ///
 /// Dropping it before it completes cancels the send: the value drops with
-/// it.
+/// it. "Before it completes" is decided under the channel's lock when it
+/// is dropped: a receiver may take the value between the future's last
+/// `Pending` and its drop, and then the send happened although nobody saw
+/// `Ok`. To know for sure, cut the send short with
+/// [`gpm::time::timeout`](crate::time::timeout) (whose last poll settles
+/// it: `Err(Elapsed)` means not sent) or with a `select!` case.
 ///
 /// ```
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {

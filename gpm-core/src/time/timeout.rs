@@ -21,6 +21,15 @@ impl std::error::Error for Elapsed {}
 /// Runs `future` for at most `duration`: `Err(Elapsed)` if it is not done
 /// by then (the future is dropped).
 ///
+/// The inner future is polled before the deadline is looked at, and once
+/// more when the deadline has passed, with gpm's channel operations giving
+/// up instead of waiting. So with a gpm channel send or receive inside,
+/// the answer is exact: `Err(Elapsed)` means the value was not sent (it is
+/// dropped with the future) or not received (a value already handed to the
+/// receive goes back to the channel); a send that went through is `Ok`.
+/// A future that is not gpm's gets no such last word: it may have done its
+/// work just before it was dropped.
+///
 /// ```
 /// use std::time::Duration;
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
@@ -73,12 +82,20 @@ impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        if let Poll::Ready(v) = this.future.poll(cx) {
+        let mut this = self.project();
+        if let Poll::Ready(v) = this.future.as_mut().poll(cx) {
             return Poll::Ready(Ok(v));
         }
         match this.sleep.poll(cx) {
-            Poll::Ready(()) => Poll::Ready(Err(Elapsed(()))),
+            Poll::Ready(()) => {
+                // One last poll in which gpm's channel operations give up
+                // instead of waiting: one that completed meanwhile is
+                // reported, and none can complete after `Elapsed`.
+                if let Poll::Ready(v) = crate::chan::giving_up(|| this.future.poll(cx)) {
+                    return Poll::Ready(Ok(v));
+                }
+                Poll::Ready(Err(Elapsed(())))
+            }
             Poll::Pending => Poll::Pending,
         }
     }
