@@ -49,3 +49,118 @@ fn huge_gomaxprocs_env_is_reported_and_ignored() {
     assert!(stderr.contains("gpm: ignoring GOMAXPROCS=\"1073741824\""), "{stderr}");
     assert!(stdout.contains("ran with "), "{stdout}");
 }
+
+/// Runs this test binary again, only `test`, with `GPM_CHILD` set.
+fn run_child(test: &str) -> std::process::Output {
+    Command::new(std::env::current_exe().unwrap())
+        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .env("GPM_CHILD", "1")
+        .output()
+        .unwrap()
+}
+
+/// The OS refuses threads for Ps (here on purpose, as a pid limit would):
+/// the program goes on with the threads it has, reports it once, and gets
+/// every answer right; Go (and gpm before) exits with "failed to create
+/// new OS thread".
+#[test]
+fn refused_m_threads_degrade_instead_of_dying() {
+    if std::env::var_os("GPM_CHILD").is_some() {
+        let rt = Builder::new().procs(4).fail_m_spawns(6).build().unwrap();
+        let sum = rt.block_on_send(async {
+            let mut hs = Vec::new();
+            for i in 0..64u64 {
+                hs.push(gpm::spawn(async move {
+                    gpm::yield_now().await;
+                    i
+                }));
+            }
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            sum
+        });
+        println!("sum {sum}");
+        return;
+    }
+    let out = run_child("refused_m_threads_degrade_instead_of_dying");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{:?}\n{stderr}", out.status);
+    assert!(stdout.contains("sum 2016"), "{stdout}");
+    assert_eq!(
+        stderr.matches("gpm: failed to start a thread for a P").count(),
+        1,
+        "reported once: {stderr}"
+    );
+}
+
+/// A real limit: the child drops to an unprivileged user (root ignores
+/// RLIMIT_NPROC) and allows itself a few threads more than it has. 50
+/// blocking jobs then use up the room while goroutines need Ms: jobs run
+/// or get their spawn error, goroutines finish, and the process lives.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_thread_limit_does_not_kill_the_process() {
+    if std::env::var_os("GPM_CHILD").is_some() {
+        // SAFETY: plain libc calls on this process; no memory is shared.
+        unsafe {
+            if libc::geteuid() == 0 && libc::setuid(65534) != 0 {
+                println!("skipped: cannot drop to an unprivileged user");
+                return;
+            }
+        }
+        let threads = std::fs::read_dir("/proc/self/task").unwrap().count() as u64;
+        let limit = libc::rlimit {
+            rlim_cur: threads + 8,
+            rlim_max: threads + 8,
+        };
+        // SAFETY: as above.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NPROC, &limit) } != 0 {
+            println!("skipped: cannot set RLIMIT_NPROC");
+            return;
+        }
+        let rt = Builder::new().procs(4).build().unwrap();
+        let (ran, refused, sum) = rt.block_on_send(async {
+            let mut jobs = Vec::new();
+            for _ in 0..50 {
+                jobs.push(gpm::spawn_blocking(|| {
+                    std::thread::sleep(std::time::Duration::from_millis(50))
+                }));
+            }
+            let mut hs = Vec::new();
+            for i in 0..64u64 {
+                hs.push(gpm::spawn(async move {
+                    gpm::syscall(|| std::thread::sleep(std::time::Duration::from_millis(2)));
+                    i
+                }));
+            }
+            let mut sum = 0;
+            for h in hs {
+                sum += h.await.unwrap();
+            }
+            let (mut ran, mut refused) = (0, 0);
+            for job in jobs {
+                match job.await {
+                    Ok(()) => ran += 1,
+                    Err(e) if e.is_spawn_failure() => refused += 1,
+                    Err(e) => panic!("{e}"),
+                }
+            }
+            (ran, refused, sum)
+        });
+        println!("jobs ran {ran} refused {refused} sum {sum}");
+        return;
+    }
+    let out = run_child("a_thread_limit_does_not_kill_the_process");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stdout.contains("skipped:") {
+        println!("{stdout}");
+        return;
+    }
+    assert!(out.status.success(), "{:?}\n{stdout}\n{stderr}", out.status);
+    assert!(stdout.contains("sum 2016"), "{stdout}\n{stderr}");
+    assert!(stdout.contains("jobs ran "), "{stdout}");
+}

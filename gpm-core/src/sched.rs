@@ -40,6 +40,8 @@ pub(crate) struct Config {
     pub(crate) blocking_keep_alive: std::time::Duration,
     /// Pool thread starts to fail on purpose (a hidden test aid).
     pub(crate) blocking_spawn_failures: usize,
+    /// M thread starts to fail on purpose (a hidden test aid).
+    pub(crate) m_spawn_failures: usize,
     /// `GPM_DEBUG` (schedtrace).
     pub(crate) debug: crate::trace::Debug,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
@@ -130,6 +132,10 @@ pub(crate) struct Shared {
     pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
     shutdown: AtomicBool,
+    /// M thread starts left to fail on purpose (a hidden test aid).
+    m_spawn_failures: AtomicUsize,
+    /// An M could not be started (reported once).
+    m_spawn_failed: AtomicBool,
     /// Worker threads to join at shutdown.
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     /// Wakes sysmon for shutdown.
@@ -164,6 +170,7 @@ impl Shared {
         };
         let blocking = crate::blocking::Pool::new(&config);
         let tracer = crate::trace::Tracer::new(config.debug);
+        let m_spawn_failures = config.m_spawn_failures;
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -188,6 +195,8 @@ impl Shared {
             ms: Mutex::new(Vec::new()),
             tracer,
             shutdown: AtomicBool::new(false),
+            m_spawn_failures: AtomicUsize::new(m_spawn_failures),
+            m_spawn_failed: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
             sysmon_alarm: crate::sysmon::Alarm::default(),
             sysmon: Mutex::new(None),
@@ -339,12 +348,60 @@ impl Shared {
         if let Some(size) = self.config.stack_size {
             builder = builder.stack_size(size);
         }
-        match builder.spawn(move || m::worker_main(shared, p, spinning)) {
+        // The P travels to the new thread in a slot it can be taken back
+        // from if the thread does not start.
+        let slot = Arc::new(Mutex::new(Some(p)));
+        let handed = slot.clone();
+        let spawned = if self
+            .m_spawn_failures
+            .fetch_update(Relaxed, Relaxed, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            Err(std::io::Error::other("injected failure to start an M (test aid)"))
+        } else {
+            builder.spawn(move || {
+                let p = handed.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(p) = p {
+                    m::worker_main(shared, p, spinning);
+                } else {
+                    shared.threads.fetch_sub(1, SeqCst);
+                }
+            })
+        };
+        match spawned {
             Ok(handle) => self.workers.lock().unwrap_or_else(|e| e.into_inner()).push(handle),
-            Err(e) => fatal(&format!(
-                "runtime: failed to create new OS thread (have {} already): {e}",
-                threads - 1
-            )),
+            Err(e) => {
+                // The OS refused (a pid or thread limit, memory): Go dies
+                // here. gpm degrades instead: the P goes back to the idle
+                // list, and the Ms that run carry its work when they can
+                // (sysmon and the next `wakep` try again). The blocking pool
+                // may have used up the room; its threads leave when idle.
+                self.threads.fetch_sub(1, SeqCst);
+                if spinning {
+                    self.idle.nmspinning.fetch_sub(1, SeqCst);
+                }
+                if !self.m_spawn_failed.swap(true, Relaxed) {
+                    let _ = writeln!(
+                        std::io::stderr(),
+                        "gpm: failed to start a thread for a P ({e}; {} threads running); \
+                         its goroutines wait for a running thread (this is reported once)",
+                        threads - 1
+                    );
+                }
+                let p = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+                if let Some(mut p) = p {
+                    // An idle P must hold no work (thieves skip idle Ps):
+                    // what is queued on it goes to the global queue, where
+                    // running Ms and sysmon's retries find it.
+                    let mut gs = std::mem::take(&mut p.yielded);
+                    while let Some((g, _)) = p.get(&self.ps[p.id]) {
+                        gs.push(g);
+                    }
+                    p.publish_yielded(&self.ps[p.id]);
+                    self.global.push_all(gs);
+                    self.idle.lock().put_p(&self.ps, p);
+                }
+            }
         }
     }
 

@@ -130,6 +130,14 @@ pub(crate) fn run(shared: Arc<Shared>) {
             timers.check();
             shared.wakep();
         }
+        // Goroutines queued with a P idle and nobody looking: only when an
+        // M could not be started (the OS refused a thread); try again.
+        if !shared.global.is_empty()
+            && shared.idle.npidle.load(std::sync::atomic::Ordering::SeqCst) > 0
+            && shared.idle.nmspinning.load(std::sync::atomic::Ordering::SeqCst) == 0
+        {
+            shared.wakep();
+        }
         let mut all_idle = true;
         let mut watching = overdue;
         for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {

@@ -43,6 +43,7 @@ pub struct Builder {
     max_blocking_threads: usize,
     blocking_keep_alive: Duration,
     blocking_spawn_failures: usize,
+    m_spawn_failures: usize,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -68,6 +69,7 @@ impl Builder {
             max_blocking_threads: crate::blocking::DEFAULT_MAX_THREADS,
             blocking_keep_alive: crate::blocking::DEFAULT_KEEP_ALIVE,
             blocking_spawn_failures: 0,
+            m_spawn_failures: 0,
         }
     }
 
@@ -173,6 +175,14 @@ impl Builder {
         self
     }
 
+    /// Test aid: the next `n` worker-thread (M) starts fail as if the OS
+    /// refused them.
+    #[doc(hidden)]
+    pub fn fail_m_spawns(mut self, n: usize) -> Builder {
+        self.m_spawn_failures = n;
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// # Errors
@@ -243,6 +253,7 @@ impl Builder {
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             blocking_spawn_failures: self.blocking_spawn_failures,
+            m_spawn_failures: self.m_spawn_failures,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
         crate::trace::install_sigquit();
