@@ -386,6 +386,7 @@ mod tests {
     /// desc's lock after it, must retry, even when the edge's wake went to
     /// another waiter that will not retry (a dropped future's waker).
     #[test]
+    #[cfg_attr(miri, ignore = "sockets: Miri cannot set them non-blocking")]
     fn an_edge_taken_by_a_stale_waiter_still_makes_a_late_waiter_retry() {
         let netpoll = Netpoll::new(Instant::now());
         let (mut a, b) = UnixStream::pair().unwrap();
@@ -425,6 +426,7 @@ mod tests {
     /// A waiter woken by an edge retries its read once: the edge it was
     /// woken for does not also make its next wait retry.
     #[test]
+    #[cfg_attr(miri, ignore = "sockets: Miri cannot set them non-blocking")]
     fn a_woken_waiter_does_not_retry_twice() {
         let netpoll = Netpoll::new(Instant::now());
         let (mut a, b) = UnixStream::pair().unwrap();

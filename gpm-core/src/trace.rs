@@ -205,7 +205,9 @@ static SIGQUIT: OnceLock<Option<Arc<AtomicBool>>> = OnceLock::new();
 /// goroutine dump and exits with status 2, as Go does.
 pub(crate) fn install_sigquit() {
     SIGQUIT.get_or_init(|| {
-        #[cfg(unix)]
+        // Miri runs no signal handlers: skipped there, so that whole
+        // programs run under it.
+        #[cfg(all(unix, not(miri)))]
         {
             let flag = Arc::new(AtomicBool::new(false));
             match signal_hook::flag::register(signal_hook::consts::SIGQUIT, flag.clone()) {
@@ -216,7 +218,7 @@ pub(crate) fn install_sigquit() {
                 }
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(any(not(unix), miri))]
         {
             None
         }

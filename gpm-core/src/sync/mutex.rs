@@ -513,6 +513,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "times a 1 ms wait, which Miri stretches")]
     fn woken_waiter_that_loses_goes_back_to_the_front() {
         let m = RawMutex::new();
         assert!(m.try_lock());
