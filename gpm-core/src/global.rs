@@ -4,11 +4,11 @@
 //! from `yield_now`, and in batches of 129 when a P's ring overflows.
 //!
 //! `yield_now` (Go's `Gosched`) puts a G at this queue's tail. Go takes the
-//! lock for every yield. gpm does so only when another P is idle or an M
-//! spins (somebody could run the G now); while every P is busy it keeps a
-//! P's yielded Gs in a short list on the P and appends them, in order, the
-//! next time that P looks at this queue (every 61st tick, or when its ring
-//! is empty), under the same lock as the batch it takes. Nobody could have
+//! lock for every yield. gpm keeps a P's yielded Gs in a short list on the
+//! P and appends them, in order, the next time that P looks at this queue
+//! (every 61st tick, or when its ring is empty), under the same lock as the
+//! batch it takes; or before its M's next poll, if by then a P is idle or
+//! an M spins (somebody could run them now, `m::flush_yielded`). Nobody could have
 //! taken them from here before that point without also taking everything
 //! queued ahead of them, and the lock is taken once per batch instead of
 //! once per yield (yield_many: 2.8x slower with a lock per yield, issue

@@ -360,12 +360,9 @@ impl Shared {
             Err(std::io::Error::other("injected failure to start an M (test aid)"))
         } else {
             builder.spawn(move || {
+                // Only a failed start takes the P back, and then this never runs.
                 let p = handed.lock().unwrap_or_else(|e| e.into_inner()).take();
-                if let Some(p) = p {
-                    m::worker_main(shared, p, spinning);
-                } else {
-                    shared.threads.fetch_sub(1, SeqCst);
-                }
+                m::worker_main(shared, p.expect("a started M's P was taken back"), spinning);
             })
         };
         match spawned {
@@ -444,9 +441,7 @@ impl Shared {
     /// `hand_off_p`: the thread is not about to block, and an idle P is
     /// enough for whoever submits work next.)
     pub(crate) fn give_back_p(&self, p: PLocal) {
-        if self.is_shutdown() {
-            self.put_idle_p(p);
-        } else if self.has_work_for(&p) {
+        if !self.is_shutdown() && self.has_work_for(&p) {
             self.start_m(p, false);
         } else {
             self.put_idle_p(p);
@@ -895,17 +890,14 @@ fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &Schedul
         if info.woken_while_running && cx.yield_requested.replace(false) {
             // Go's `Gosched`: the global queue's tail (see `global.rs`). With
             // that queue empty, the tail of this P's ring is the same place
-            // in the order, and no lock. While every P is busy, this P's
-            // list stands for the tail until it next looks at the queue.
-            let idle = &shared.idle;
+            // in the order, and no lock. Otherwise this P's list stands for
+            // the tail until it next looks at the queue, or until its M,
+            // before its next poll, sees a P idle or an M spinning
+            // (`m::flush_yielded`).
             if p.yielded.is_empty() && shared.global.is_empty() {
                 if p.ring.push_back(g, &shared.global) {
                     shared.counters.spills.fetch_add(1, Relaxed);
                 }
-            } else if idle.npidle.load(Relaxed) > 0 || idle.nmspinning.load(Relaxed) > 0 {
-                // Somebody could run it now: no list private to this P.
-                shared.global.push_all(p.yielded.drain(..).chain(std::iter::once(g)));
-                p.publish_yielded(&shared.ps[p.id]);
             } else {
                 p.yielded.push(g);
                 p.publish_yielded(&shared.ps[p.id]);

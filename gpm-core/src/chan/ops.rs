@@ -58,6 +58,15 @@ fn is_giving_up() -> bool {
     GIVING_UP.with(Cell::get)
 }
 
+/// A wait's sudog is out of every queue: the wait is idle again.
+fn forget_sudog(sudog: &Cell<Option<NonNull<Sudog>>>, waiter: &Waiter, sg: NonNull<Sudog>) {
+    sudog.set(None);
+    // SAFETY: the caller took it out of every queue; nobody else holds it.
+    unsafe { sudog::release(sg) };
+    // SAFETY: queued nowhere now, so no completer reads the waker.
+    drop(unsafe { waiter.take_waker() });
+}
+
 /// Fills in a fresh sudog for a plain (non-select) operation.
 fn new_sudog(elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
     let sg = sudog::acquire();
@@ -155,7 +164,7 @@ impl<T> RecvWait<T> {
                     let removed = unsafe { locked.remove_recv(sg) };
                     debug_assert!(removed, "an unclaimed sudog was not queued");
                     drop(locked);
-                    self.give_up(sg);
+                    forget_sudog(&self.sudog, &self.waiter, sg);
                     return Poll::Pending;
                 }
                 // SAFETY: we hold the only lock our sudog is queued under,
@@ -174,16 +183,6 @@ impl<T> RecvWait<T> {
         unsafe { sudog::release(sg) };
         // SAFETY: completed, so nobody else touches the slot.
         Poll::Ready(unsafe { (*self.slot.get()).take() })
-    }
-
-    /// After a waiting receive left its queue (see [`giving_up`]): idle
-    /// again, with nothing received.
-    fn give_up(&self, sg: NonNull<Sudog>) {
-        self.sudog.set(None);
-        // SAFETY: out of every queue.
-        unsafe { sudog::release(sg) };
-        // SAFETY: queued nowhere now.
-        drop(unsafe { self.waiter.take_waker() });
     }
 
     /// Ends a receive that will not be polled again: takes the sudog out of
@@ -300,11 +299,7 @@ impl<T> SendWait<T> {
                     // in the slot: not sent.
                     unsafe { locked.remove_send(sg) };
                     drop(locked);
-                    self.sudog.set(None);
-                    // SAFETY: out of every queue.
-                    unsafe { sudog::release(sg) };
-                    // SAFETY: queued nowhere now.
-                    drop(unsafe { self.waiter.take_waker() });
+                    forget_sudog(&self.sudog, &self.waiter, sg);
                     return Poll::Pending;
                 }
                 // SAFETY: as in `RecvWait::poll_parked`.
@@ -336,10 +331,7 @@ impl<T> SendWait<T> {
         // SAFETY: our sudog, queued (if at all) on this channel's sendq.
         unsafe { locked.remove_send(sg) };
         drop(locked);
-        // SAFETY: out of every queue.
-        unsafe { sudog::release(sg) };
-        // SAFETY: queued nowhere now.
-        drop(unsafe { self.waiter.take_waker() });
+        forget_sudog(&self.sudog, &self.waiter, sg);
     }
 
     /// Takes back a value that was loaded and not sent (after `cancel`).
