@@ -37,7 +37,7 @@
 //! # });
 //! ```
 
-use crate::current;
+use crate::sched::current;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;

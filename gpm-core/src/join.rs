@@ -1,7 +1,7 @@
 //! `JoinHandle`: the result of a G started with [`spawn`](crate::spawn), or
 //! of a job started with [`spawn_blocking`](crate::spawn_blocking).
 
-use crate::g::{panic_message, GInfo};
+use crate::sched::g::{panic_message, GInfo};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -103,7 +103,7 @@ impl<T> Future for JoinHandle<T> {
         let task = self.task.as_mut().expect("JoinHandle polled after it returned Ready");
         match Pin::new(task).poll(cx) {
             Poll::Pending => {
-                crate::wait::park(crate::wait::WaitReason::Join);
+                crate::sched::wait::park(crate::sched::wait::WaitReason::Join);
                 Poll::Pending
             }
             Poll::Ready(result) => {

@@ -107,39 +107,17 @@
 
 #![warn(clippy::undocumented_unsafe_blocks)]
 
-mod blocking;
 pub mod chan;
-mod checkdead;
-mod clock;
 pub mod context;
 pub mod coop;
-mod current;
-mod g;
-mod global;
-mod hold;
-mod idle;
 mod join;
-mod loom;
-mod m;
 pub mod net;
-mod netpoll;
-mod p;
-mod park;
-mod registry;
-mod ring;
 pub mod runtime;
 mod sched;
 pub mod sync;
 mod syscall;
-mod sysmon;
 pub mod time;
-mod timers;
-mod trace;
-mod wait;
 mod yield_now;
-
-#[cfg(all(test, loom))]
-mod loom_tests;
 
 pub use join::{JoinError, JoinHandle};
 pub use syscall::syscall;
@@ -239,5 +217,5 @@ where
     let handle = runtime::Handle::try_current().unwrap_or_else(|| {
         panic!("gpm::spawn_blocking called outside a gpm runtime; use Runtime::spawn_blocking or Handle::spawn_blocking from plain threads")
     });
-    blocking::spawn(&handle.shared, f, Location::caller())
+    sched::blocking::spawn(&handle.shared, f, Location::caller())
 }

@@ -1,7 +1,7 @@
 //! `gpm::syscall`: run a blocking call inline without stalling the P (Go's
 //! `entersyscall` / `exitsyscall`).
 
-use crate::current::{self, MContext};
+use crate::sched::current::{self, MContext};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 /// Runs `f`, a call that may block its thread (a file read, a DNS lookup, a

@@ -1,6 +1,6 @@
 //! `yield_now`: Go's `runtime.Gosched`.
 
-use crate::current;
+use crate::sched::current;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};

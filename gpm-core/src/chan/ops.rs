@@ -22,7 +22,7 @@
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan};
 use super::sudog::{self, Sudog, WaitState, Waiter};
-use crate::wait::{park, WaitReason};
+use crate::sched::wait::{park, WaitReason};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;

@@ -34,7 +34,7 @@ use super::hchan::{Attempt, Hchan, RawChan};
 use super::lock::ChanGuard;
 use super::sudog::{self, Sudog, WaitState, Waiter};
 use super::{Chan, Receiver, Sender};
-use crate::wait::{park, WaitReason};
+use crate::sched::wait::{park, WaitReason};
 use std::cell::{Cell, UnsafeCell};
 use std::convert::Infallible;
 use std::fmt;

@@ -58,7 +58,7 @@ pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
-use crate::netpoll::{Direction, Netpoll, PollDesc};
+use crate::sched::netpoll::{Direction, Netpoll, PollDesc};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -283,7 +283,7 @@ impl<T: AsRawFd> Registered<T> {
     fn wait(&self, cx: &mut Context<'_>, dir: Direction, seen: u64) -> Poll<io::Result<()>> {
         match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
             Ok(true) => {
-                crate::wait::park(crate::wait::WaitReason::IoWait);
+                crate::sched::wait::park(crate::sched::wait::WaitReason::IoWait);
                 Poll::Pending
             }
             Ok(false) => Poll::Ready(Ok(())),

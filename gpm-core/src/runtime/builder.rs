@@ -3,7 +3,7 @@
 
 use super::procs;
 use super::Runtime;
-use crate::sched::{Config, Shared};
+use crate::sched::shared::{Config, Shared};
 use std::io;
 use std::time::Duration;
 
@@ -66,8 +66,8 @@ impl Builder {
             stack_size: None,
             unhandled_panic: UnhandledPanic::default(),
             deadlock_detection: true,
-            max_blocking_threads: crate::blocking::DEFAULT_MAX_THREADS,
-            blocking_keep_alive: crate::blocking::DEFAULT_KEEP_ALIVE,
+            max_blocking_threads: crate::sched::blocking::DEFAULT_MAX_THREADS,
+            blocking_keep_alive: crate::sched::blocking::DEFAULT_KEEP_ALIVE,
             blocking_spawn_failures: 0,
             m_spawn_failures: 0,
         }
@@ -249,14 +249,14 @@ impl Builder {
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
             deadlock_detection: self.deadlock_detection,
-            debug: crate::trace::Debug::from_env(),
+            debug: crate::sched::trace::Debug::from_env(),
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             blocking_spawn_failures: self.blocking_spawn_failures,
             m_spawn_failures: self.m_spawn_failures,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
-        crate::trace::install_sigquit();
+        crate::sched::trace::install_sigquit();
         shared.start_sysmon()?;
         Ok(Runtime::from_shared(shared))
     }

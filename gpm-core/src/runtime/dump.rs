@@ -1,7 +1,7 @@
 //! Goroutine dumps (Go's `runtime.Stack(buf, true)` and the SIGQUIT dump).
 
-use crate::g::GState;
-use crate::sched::Shared;
+use crate::sched::g::GState;
+use crate::sched::shared::Shared;
 use std::fmt::Write;
 use std::panic::Location;
 

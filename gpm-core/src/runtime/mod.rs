@@ -11,8 +11,8 @@ pub use builder::{Builder, UnhandledPanic, DEFAULT_MAX_THREADS};
 pub use procs::MAX_PROCS;
 pub use stats::Stats;
 
-use crate::current;
-use crate::sched::Shared;
+use crate::sched::current;
+use crate::sched::shared::Shared;
 use crate::JoinHandle;
 use std::future::Future;
 use std::io;
@@ -268,7 +268,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        crate::blocking::spawn(&self.shared, f, Location::caller())
+        crate::sched::blocking::spawn(&self.shared, f, Location::caller())
     }
 
     /// Starts a detached goroutine (what `go!` does).
@@ -292,7 +292,7 @@ impl Handle {
     #[track_caller]
     pub(crate) fn block_on_at<F: Future>(&self, future: F, location: &'static Location<'static>) -> F::Output {
         self.check_block_on();
-        crate::m::run_main(self.shared.clone(), future, location)
+        crate::sched::m::run_main(self.shared.clone(), future, location)
     }
 
     /// Runs `future` as goroutine 1 and waits for it; see
@@ -314,7 +314,7 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.check_block_on();
-        crate::m::run_main_g(self.shared.clone(), future, location)
+        crate::sched::m::run_main_g(self.shared.clone(), future, location)
     }
 
     #[track_caller]

@@ -21,7 +21,7 @@
 
 use crate::chan::{timer_chan, Receiver, WeakChan};
 use crate::runtime::Handle;
-use crate::sched::Shared;
+use crate::sched::shared::Shared;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
@@ -103,5 +103,5 @@ pub(super) fn current_shared(what: &str) -> Arc<Shared> {
 /// The P of the calling M, whose heap gets the timer (Go adds a timer to
 /// the current P's heap).
 pub(super) fn current_p() -> Option<usize> {
-    crate::current::with_current(|m| m.and_then(|m| m.p_id()))
+    crate::sched::current::with_current(|m| m.and_then(|m| m.p_id()))
 }

@@ -1,9 +1,9 @@
 //! `sleep` and `sleep_until` (Go's `time.Sleep`).
 
-use crate::current;
-use crate::sched::Shared;
-use crate::timers::TimerKey;
-use crate::wait::{self, WaitReason};
+use crate::sched::current;
+use crate::sched::shared::Shared;
+use crate::sched::timers::TimerKey;
+use crate::sched::wait::{self, WaitReason};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;

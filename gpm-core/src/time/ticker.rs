@@ -25,8 +25,8 @@
 
 use super::after::{current_p, current_shared};
 use crate::chan::{timer_chan, Receiver, WeakChan};
-use crate::sched::Shared;
-use crate::timers::TimerKey;
+use crate::sched::shared::Shared;
+use crate::sched::timers::TimerKey;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};

@@ -27,9 +27,9 @@
 //!
 //! Times are nanoseconds since the runtime started ([`Clock`]'s start).
 //!
-//! [`Clock`]: crate::clock::Clock
+//! [`Clock`]: crate::sched::clock::Clock
 
-use crate::park::Parker;
+use crate::sched::park::Parker;
 use crossbeam_utils::CachePadded;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;

@@ -2,15 +2,15 @@
 //! every M uses on it: readying a G (`runqput` + `wakep`), starting Ms
 //! (`startm`), handing Ps over (`handoffp`), spawning (`newproc`), shutdown.
 
-use crate::current;
-use crate::g::{panic_message, GFuture, GInfo, G, MAIN_GOID};
-use crate::global::GlobalQueue;
-use crate::idle::Idle;
-use crate::m;
-use crate::p::{self, PLocal, Put, P};
-use crate::park::Parker;
-use crate::registry::Registry;
 use crate::runtime::{Stats, UnhandledPanic};
+use crate::sched::current;
+use crate::sched::g::{panic_message, GFuture, GInfo, G, MAIN_GOID};
+use crate::sched::global::GlobalQueue;
+use crate::sched::idle::Idle;
+use crate::sched::m;
+use crate::sched::p::{self, PLocal, Put, P};
+use crate::sched::park::Parker;
+use crate::sched::registry::Registry;
 use crate::JoinError;
 use async_task::ScheduleInfo;
 use crossbeam_utils::CachePadded;
@@ -43,7 +43,7 @@ pub(crate) struct Config {
     /// M thread starts to fail on purpose (a hidden test aid).
     pub(crate) m_spawn_failures: usize,
     /// `GPM_DEBUG` (schedtrace).
-    pub(crate) debug: crate::trace::Debug,
+    pub(crate) debug: crate::sched::trace::Debug,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
@@ -105,7 +105,7 @@ pub(crate) struct Shared {
     /// against `max_threads` by whoever adds one.
     pub(crate) threads: AtomicUsize,
     /// The `spawn_blocking` pool.
-    pub(crate) blocking: crate::blocking::Pool,
+    pub(crate) blocking: crate::sched::blocking::Pool,
     /// Main goroutines under way (one per `block_on`), until their future
     /// is done: deadlock detection needs one waiting.
     pub(crate) mains: AtomicUsize,
@@ -115,19 +115,19 @@ pub(crate) struct Shared {
     /// counts are in `P`).
     counts_outside: [AtomicU64; COUNTS],
     /// A coarse clock for G wait times.
-    pub(crate) clock: crate::clock::Clock,
+    pub(crate) clock: crate::sched::clock::Clock,
     /// Every timer (a heap per P).
-    pub(crate) timers: crate::timers::Timers,
+    pub(crate) timers: crate::sched::timers::Timers,
     /// The netpoller.
-    pub(crate) netpoll: Arc<crate::netpoll::Netpoll>,
+    pub(crate) netpoll: Arc<crate::sched::netpoll::Netpoll>,
     /// Notifies the netpoller: the hook of a parker whose M sleeps in it.
-    pub(crate) netpoll_hook: crate::park::Hook,
+    pub(crate) netpoll_hook: crate::sched::park::Hook,
     /// Times an M acquired a P (deadlock detection: nothing ran meanwhile).
     pub(crate) acquisitions: AtomicU64,
     /// Every M alive (schedtrace's detail lines).
-    pub(crate) ms: Mutex<Vec<Arc<crate::trace::MInfo>>>,
+    pub(crate) ms: Mutex<Vec<Arc<crate::sched::trace::MInfo>>>,
     /// schedtrace and the SIGQUIT dump, printed by sysmon.
-    pub(crate) tracer: crate::trace::Tracer,
+    pub(crate) tracer: crate::sched::trace::Tracer,
     /// Ms still in a poll whose P sysmon took (see `hold.rs`).
     pub(crate) retaken: AtomicUsize,
     /// Set once by `Runtime`'s drop.
@@ -139,7 +139,7 @@ pub(crate) struct Shared {
     /// Worker threads to join at shutdown.
     workers: Mutex<Vec<thread::JoinHandle<()>>>,
     /// Wakes sysmon for shutdown.
-    pub(crate) sysmon_alarm: crate::sysmon::Alarm,
+    pub(crate) sysmon_alarm: crate::sched::sysmon::Alarm,
     /// The sysmon thread, joined at shutdown.
     sysmon: Mutex<Option<thread::JoinHandle<()>>>,
     /// A detached G's panic under `UnhandledPanic::ShutdownRuntime`, waiting
@@ -149,7 +149,7 @@ pub(crate) struct Shared {
     /// Parkers of `block_on` Ms, to wake them for a panic or shutdown.
     pub(crate) main_parkers: Mutex<Vec<Arc<Parker>>>,
     /// The main Gs of the `block_on` calls under way (dumps, deadlock checks).
-    pub(crate) main_gs: Mutex<Vec<Arc<crate::g::MainG>>>,
+    pub(crate) main_gs: Mutex<Vec<Arc<crate::sched::g::MainG>>>,
     /// Goroutine 1 has been given to a `block_on` future.
     main_goid_taken: AtomicBool,
 }
@@ -161,15 +161,15 @@ impl Shared {
         // Pop order of the idle list is LIFO: reverse so that P0 goes first.
         let locals: Vec<PLocal> = locals.into_iter().rev().collect();
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
-        let clock = crate::clock::Clock::new();
-        let timers = crate::timers::Timers::new(procs, clock.start());
-        let netpoll = Arc::new(crate::netpoll::Netpoll::new(clock.start()));
-        let netpoll_hook: crate::park::Hook = {
+        let clock = crate::sched::clock::Clock::new();
+        let timers = crate::sched::timers::Timers::new(procs, clock.start());
+        let netpoll = Arc::new(crate::sched::netpoll::Netpoll::new(clock.start()));
+        let netpoll_hook: crate::sched::park::Hook = {
             let netpoll = netpoll.clone();
             Arc::new(move || netpoll.notify())
         };
-        let blocking = crate::blocking::Pool::new(&config);
-        let tracer = crate::trace::Tracer::new(config.debug);
+        let blocking = crate::sched::blocking::Pool::new(&config);
+        let tracer = crate::sched::trace::Tracer::new(config.debug);
         let m_spawn_failures = config.m_spawn_failures;
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
@@ -198,7 +198,7 @@ impl Shared {
             m_spawn_failures: AtomicUsize::new(m_spawn_failures),
             m_spawn_failed: AtomicBool::new(false),
             workers: Mutex::new(Vec::new()),
-            sysmon_alarm: crate::sysmon::Alarm::default(),
+            sysmon_alarm: crate::sched::sysmon::Alarm::default(),
             sysmon: Mutex::new(None),
             panic: Mutex::new(None),
             panicked: AtomicBool::new(false),
@@ -597,7 +597,7 @@ impl Shared {
         let shared = self.clone();
         let handle = thread::Builder::new()
             .name(format!("{}-sysmon", self.config.thread_name))
-            .spawn(move || crate::sysmon::run(shared))?;
+            .spawn(move || crate::sched::sysmon::run(shared))?;
         *self.sysmon.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
         Ok(())
     }
@@ -883,7 +883,7 @@ fn schedule(g: G, info: ScheduleInfo) {
 }
 
 /// The local half of `schedule`: puts `g` on P `p` of the current M.
-fn put_local(cx: &crate::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) -> Put {
+fn put_local(cx: &crate::sched::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) -> Put {
     let shared = &*cx.shared;
     {
         g.metadata().make_runnable();

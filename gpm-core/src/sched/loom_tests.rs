@@ -4,11 +4,11 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p gpm-core --lib --release loom`
 //! (`.ci/run` runs them on every submission).
 
-use crate::idle::Idle;
-use crate::loom::{Arc, AtomicUsize};
-use crate::p::{self, IntoRaw, RunNext};
-use crate::park::{Parker, Wakeup};
-use crate::ring::{self, Overflow, CAPACITY};
+use crate::sched::idle::Idle;
+use crate::sched::loom::{Arc, AtomicUsize};
+use crate::sched::p::{self, IntoRaw, RunNext};
+use crate::sched::park::{Parker, Wakeup};
+use crate::sched::ring::{self, Overflow, CAPACITY};
 use loom::thread;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::SeqCst;
