@@ -35,8 +35,8 @@
 //! tokio does): deciding "wake, start or queue" and pushing the job are one
 //! step, so no job is left in a queue that no thread will look at.
 
-use crate::sched::g::GInfo;
-use crate::sched::shared::{Config, Shared};
+use super::g::GInfo;
+use super::shared::{Config, Shared};
 use crate::{JoinError, JoinHandle};
 use std::collections::VecDeque;
 use std::future::Future;

@@ -21,9 +21,9 @@
 //! goroutine list on stderr and exits with status 2. When in doubt it stays
 //! silent; `Builder::deadlock_detection(false)` turns it off.
 
-use crate::sched::g::GState;
-use crate::sched::shared::Shared;
-use crate::sched::wait::WaitReason;
+use super::g::GState;
+use super::shared::Shared;
+use super::wait::WaitReason;
 use std::sync::atomic::Ordering::SeqCst;
 
 /// What sysmon saw at its last look.

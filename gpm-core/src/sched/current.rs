@@ -5,9 +5,9 @@
 //! schedule function, `spawn` and `yield_now` use it to reach the current P
 //! without locks.
 
-use crate::sched::p::PLocal;
-use crate::sched::park::Parker;
-use crate::sched::shared::Shared;
+use super::p::PLocal;
+use super::park::Parker;
+use super::shared::Shared;
 use std::cell::{Cell, RefCell};
 use std::ptr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -43,7 +43,7 @@ pub(crate) struct MContext {
     /// Set by `yield_now` during a poll; the schedule function then sends the
     /// G to the global queue (Go's `Gosched`).
     pub(crate) yield_requested: Cell<bool>,
-    /// The [`WaitReason`](crate::sched::wait::WaitReason) a leaf future gave
+    /// The [`WaitReason`](super::wait::WaitReason) a leaf future gave
     /// during the current poll (as `u8`; 0 = none).
     pub(crate) wait_reason: Cell<u8>,
     /// Its P's sudog cache while it polls a goroutine (swapped with the
@@ -53,7 +53,7 @@ pub(crate) struct MContext {
     /// even for a G put in an empty runnext (Go's `newproc`).
     pub(crate) spawning: Cell<bool>,
     /// What schedtrace shows of this M (listed in `Shared::ms`).
-    pub(crate) info: Arc<crate::sched::trace::MInfo>,
+    pub(crate) info: Arc<super::trace::MInfo>,
     /// Where this M sleeps.
     pub(crate) parker: Arc<Parker>,
 }
@@ -78,7 +78,7 @@ impl MContext {
         let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let info = Arc::new(crate::sched::trace::MInfo::new(id));
+        let info = Arc::new(super::trace::MInfo::new(id));
         shared.ms.lock().unwrap_or_else(|e| e.into_inner()).push(info.clone());
         MContext {
             shared,

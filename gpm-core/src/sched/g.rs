@@ -4,7 +4,7 @@
 //! goroutine id, where it was started, its state, and the runtime it belongs
 //! to. The future inside is wrapped in a [`GFuture`], which catches panics,
 //! honours `JoinHandle::abort`, counts the G in and out, and lists it in the
-//! runtime's [`Registry`](crate::sched::registry::Registry) once it first parks.
+//! runtime's [`Registry`](super::registry::Registry) once it first parks.
 //!
 //! # States (Go's `_Grunnable`, `_Grunning`, `_Gwaiting`)
 //! - [`GState::Runnable`]: in a run queue (runnext, a ring, the global queue).
@@ -20,9 +20,9 @@
 //! waits on a future gpm did not write (`WaitReason::Foreign`) is counted,
 //! on its P, while it waits: deadlock detection must not fire then.
 
-use crate::sched::registry::UNLISTED;
-use crate::sched::shared::{Count, Shared};
-use crate::sched::wait::WaitReason;
+use super::registry::UNLISTED;
+use super::shared::{Count, Shared};
+use super::wait::WaitReason;
 use crate::JoinError;
 use std::any::Any;
 use std::future::Future;
@@ -183,7 +183,7 @@ impl GInfo {
             self.shared.count(Count::ForeignResumed);
         }
         self.set_state(GState::Running);
-        crate::sched::wait::clear();
+        super::wait::clear();
     }
 }
 
@@ -225,7 +225,7 @@ impl MainG {
     /// Before a poll.
     pub(crate) fn start_poll(&self) {
         self.state.store(GState::Running.to_u8(), Relaxed);
-        crate::sched::wait::clear();
+        super::wait::clear();
     }
 
     /// As [`GInfo::take_slice_ended`].
@@ -236,7 +236,7 @@ impl MainG {
     /// After a poll that returned `Pending`.
     pub(crate) fn parked(&self, seconds: u16) {
         self.slice_ended.store(crate::coop::end_poll(), Relaxed);
-        let reason = crate::sched::wait::take();
+        let reason = super::wait::take();
         self.since.store(seconds, Relaxed);
         // SeqCst: deadlock detection reads it after seeing every P idle.
         self.state.store(GState::Waiting(reason).to_u8(), SeqCst);
@@ -352,7 +352,7 @@ impl<F: Future> Future for GFuture<F> {
                 if crate::coop::end_poll() {
                     info.flags.fetch_or(SLICE_ENDED, Relaxed);
                 }
-                let reason = crate::sched::wait::take();
+                let reason = super::wait::take();
                 if reason == WaitReason::Foreign {
                     info.shared.count(Count::ForeignParked);
                 }

@@ -21,8 +21,8 @@
 //! `crossbeam_queue::SegQueue` cannot do; `len` mirrors the length so that
 //! the scheduler can look without locking.
 
-use crate::sched::g::G;
-use crate::sched::ring::{self, Overflow};
+use super::g::G;
+use super::ring::{self, Overflow};
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;

@@ -20,8 +20,8 @@
 //!
 //! Whoever moves the word out of `IN_POLL` by CAS owns the cell's contents.
 
-use crate::sched::loom::{AtomicU64, UnsafeCell};
-use crate::sched::p::PLocal;
+use super::loom::{AtomicU64, UnsafeCell};
+use super::p::PLocal;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
 
 const IN_POLL: u64 = 1;

@@ -15,9 +15,9 @@
 //!
 //! Either the submitter sees the spinner, or the spinner sees the work.
 
-use crate::sched::loom::{fence, AtomicBool, AtomicUsize, Mutex, MutexGuard};
-use crate::sched::p::{PLocal, P};
-use crate::sched::park::Parker;
+use super::loom::{fence, AtomicBool, AtomicUsize, Mutex, MutexGuard};
+use super::p::{PLocal, P};
+use super::park::Parker;
 use std::sync::atomic::Ordering::SeqCst;
 use std::sync::Arc;
 

@@ -4,11 +4,11 @@
 //! Run with `RUSTFLAGS="--cfg loom" cargo test -p gpm-core --lib --release loom`
 //! (`.ci/run` runs them on every submission).
 
-use crate::sched::idle::Idle;
-use crate::sched::loom::{Arc, AtomicUsize};
-use crate::sched::p::{self, IntoRaw, RunNext};
-use crate::sched::park::{Parker, Wakeup};
-use crate::sched::ring::{self, Overflow, CAPACITY};
+use super::idle::Idle;
+use super::loom::{Arc, AtomicUsize};
+use super::p::{self, IntoRaw, RunNext};
+use super::park::{Parker, Wakeup};
+use super::ring::{self, Overflow, CAPACITY};
 use loom::thread;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::SeqCst;

@@ -17,11 +17,11 @@
 //! 5. otherwise release the P (recheck the global queue under the idle
 //!    lock), stop spinning, recheck every queue, and sleep.
 
-use crate::sched::current::MContext;
-use crate::sched::g::{MainG, G};
-use crate::sched::p::PLocal;
-use crate::sched::park::{Parker, Wakeup};
-use crate::sched::shared::Shared;
+use super::current::MContext;
+use super::g::{MainG, G};
+use super::p::PLocal;
+use super::park::{Parker, Wakeup};
+use super::shared::Shared;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{
@@ -419,7 +419,7 @@ impl Wake for MainWaker {
             self.main_g.woken();
             // Woken during its own poll (on its own thread), the flag is
             // enough: the loop looks at it before it sleeps.
-            let on_own_thread = crate::sched::current::with_current(|cx| {
+            let on_own_thread = super::current::with_current(|cx| {
                 cx.is_some_and(|cx| std::ptr::eq(Arc::as_ptr(&cx.parker), Arc::as_ptr(&self.parker)))
             });
             if !on_own_thread {

@@ -1,7 +1,7 @@
 //! P: a processor, the right to run Gs (Go's `p`).
 //!
 //! There are exactly GOMAXPROCS Ps. Each has a `runnext` slot and a
-//! 256-slot [ring](crate::sched::ring). A P is split in two, so that ownership is in
+//! 256-slot [ring](super::ring). A P is split in two, so that ownership is in
 //! the types:
 //! - [`P`] is the shared half, in the scheduler's array: `runnext` (an
 //!   atomic slot that thieves may empty), the thieves' end of the ring, and
@@ -17,10 +17,10 @@
 //! - `runnext` is taken first and inherits the time slice (no `schedtick`
 //!   bump), so a ping-pong pair shares one slice.
 
-use crate::sched::g::G;
-use crate::sched::global::GlobalQueue;
-use crate::sched::loom::{AtomicBool, AtomicPtr};
-use crate::sched::ring::{self, Local, Steal};
+use super::g::G;
+use super::global::GlobalQueue;
+use super::loom::{AtomicBool, AtomicPtr};
+use super::ring::{self, Local, Steal};
 use crossbeam_utils::CachePadded;
 use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
@@ -50,10 +50,10 @@ pub(crate) struct P {
     // (runnext, the ring's head, idle), so that a thief's look does not
     // turn every spawn or poll into a cache miss.
     /// Events counted while this P was held, by
-    /// [`Count`](crate::sched::shared::Count).
-    pub(crate) counts: CachePadded<[AtomicU64; crate::sched::shared::COUNTS]>,
+    /// [`Count`](super::shared::Count).
+    pub(crate) counts: CachePadded<[AtomicU64; super::shared::COUNTS]>,
     /// The owned half while its M polls a goroutine (see `hold.rs`).
-    pub(crate) hold: CachePadded<crate::sched::hold::Hold>,
+    pub(crate) hold: CachePadded<super::hold::Hold>,
     /// Polls started with this P (owner-written; sysmon spots a poll that
     /// lasts too long by this not moving).
     pub(crate) polls: CachePadded<AtomicU64>,
@@ -93,7 +93,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
         preempt: std::sync::atomic::AtomicBool::new(false),
         idle: AtomicBool::new(true),
         counts: CachePadded::new(Default::default()),
-        hold: CachePadded::new(crate::sched::hold::Hold::new()),
+        hold: CachePadded::new(super::hold::Hold::new()),
         polls: CachePadded::new(AtomicU64::new(0)),
         syscall_m: AtomicU64::new(0),
         syscall_tick: AtomicU64::new(0),

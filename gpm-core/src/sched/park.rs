@@ -5,8 +5,8 @@
 //! shutdown. A hand-off made before the M sleeps is kept, so no wakeup is
 //! lost: the state is checked under the mutex before every wait.
 
-use crate::sched::loom::{Condvar, Mutex};
-use crate::sched::p::PLocal;
+use super::loom::{Condvar, Mutex};
+use super::p::PLocal;
 
 /// Why a parked M woke up.
 pub(crate) enum Wakeup {
@@ -58,7 +58,7 @@ impl Parker {
         Parker::default()
     }
 
-    fn lock(&self) -> crate::sched::loom::MutexGuard<'_, State> {
+    fn lock(&self) -> super::loom::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -156,9 +156,9 @@ impl Parker {
 #[cfg(not(loom))]
 fn wait_timeout<'a>(
     condvar: &Condvar,
-    state: crate::sched::loom::MutexGuard<'a, State>,
+    state: super::loom::MutexGuard<'a, State>,
     d: std::time::Duration,
-) -> crate::sched::loom::MutexGuard<'a, State> {
+) -> super::loom::MutexGuard<'a, State> {
     condvar.wait_timeout(state, d).unwrap_or_else(|e| e.into_inner()).0
 }
 
@@ -166,8 +166,8 @@ fn wait_timeout<'a>(
 #[cfg(loom)]
 fn wait_timeout<'a>(
     condvar: &Condvar,
-    state: crate::sched::loom::MutexGuard<'a, State>,
+    state: super::loom::MutexGuard<'a, State>,
     _d: std::time::Duration,
-) -> crate::sched::loom::MutexGuard<'a, State> {
+) -> super::loom::MutexGuard<'a, State> {
     condvar.wait(state).unwrap_or_else(|e| e.into_inner())
 }

@@ -15,7 +15,7 @@
 //!
 //! Entries live in shards (a mutex each) picked by goroutine id.
 
-use crate::sched::g::GInfo;
+use super::g::GInfo;
 use crossbeam_utils::CachePadded;
 use std::ptr::NonNull;
 use std::sync::atomic::Ordering::SeqCst;

@@ -20,7 +20,7 @@
 //! Go copies first and claims after; in Rust that would read a slot the owner
 //! may be writing, so the claim comes first (tokio's two-index scheme).
 
-use crate::sched::loom::{unsync_load_u32, Arc, AtomicU32, AtomicU64, UnsafeCell};
+use super::loom::{unsync_load_u32, Arc, AtomicU32, AtomicU64, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::sync::atomic::Ordering::{AcqRel, Acquire, Release};
 

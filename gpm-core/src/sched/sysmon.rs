@@ -18,7 +18,7 @@
 //! 10 ms; a sysmon that woke every 20 µs for good cost a busy program a
 //! few percent of a core in wakeups.
 
-use crate::sched::shared::Shared;
+use super::shared::Shared;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -100,7 +100,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         };
         shared.procs()
     ];
-    let mut checkdead = crate::sched::checkdead::CheckDead::default();
+    let mut checkdead = super::checkdead::CheckDead::default();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     loop {
@@ -195,7 +195,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
 ///
 /// Returns true if sysmon should keep looking closely: it acted (a retake,
 /// a `wakep`), or a `gpm::syscall` is under way.
-fn retake(shared: &Shared, p: &crate::sched::p::P, seen: &mut Seen, now: Instant) -> bool {
+fn retake(shared: &Shared, p: &super::p::P, seen: &mut Seen, now: Instant) -> bool {
     use std::sync::atomic::Ordering::{Relaxed, SeqCst};
     let syscall_tick = p.syscall_tick.load(Relaxed);
     if syscall_tick != seen.syscall_tick {

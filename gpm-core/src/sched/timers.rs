@@ -27,9 +27,9 @@
 //!
 //! Times are nanoseconds since the runtime started ([`Clock`]'s start).
 //!
-//! [`Clock`]: crate::sched::clock::Clock
+//! [`Clock`]: super::clock::Clock
 
-use crate::sched::park::Parker;
+use super::park::Parker;
 use crossbeam_utils::CachePadded;
 use std::cmp::{Ordering, Reverse};
 use std::collections::BinaryHeap;

@@ -4,8 +4,8 @@
 //! Both are printed by sysmon, a normal thread: the SIGQUIT handler only
 //! sets a flag (`signal-hook`), which sysmon looks at on every tick.
 
-use crate::sched::g::GState;
-use crate::sched::shared::Shared;
+use super::g::GState;
+use super::shared::Shared;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::sync::atomic::{

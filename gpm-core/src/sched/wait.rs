@@ -9,10 +9,10 @@
 //!
 //! ```ignore
 //! // Inside a leaf future's poll, just before `return Poll::Pending`:
-//! crate::sched::wait::park(WaitReason::ChanReceive);
+//! super::wait::park(WaitReason::ChanReceive);
 //! ```
 
-use crate::sched::current;
+use super::current;
 
 /// Why a G waits; the names are Go's (`runtime/runtime2.go`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

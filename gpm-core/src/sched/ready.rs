@@ -1,0 +1,254 @@
+//! Readying Gs: the schedule function every G is built with (Go's `ready`:
+//! `runqput` + `wakep`), injecting Gs from outside any P (`injectglist`),
+//! the netpoller's batches, and spawning (`newproc`).
+
+use super::current;
+use super::g::{GFuture, GInfo, G};
+use super::p::{PLocal, Put};
+use super::shared::{Count, Shared};
+use super::shutdown::drop_at_shutdown;
+use crate::JoinError;
+use async_task::ScheduleInfo;
+use std::future::Future;
+use std::panic::Location;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+impl Shared {
+    // ----- readying Gs ---------------------------------------------------
+
+    /// Makes a G runnable from outside any P (Go's `injectglist`): the global
+    /// queue, then `wakep`.
+    pub(crate) fn inject(&self, g: G) {
+        if self.is_shutdown() {
+            // The runtime is gone: dropping the runnable drops the future.
+            drop_at_shutdown(g);
+            return;
+        }
+        g.metadata().make_runnable();
+        self.global.push(g);
+        self.wakep();
+    }
+
+    /// Makes `gs` runnable from outside any P, as one batch (Go's
+    /// `injectglist` without a P): one lock of the global queue, then an M
+    /// started for each G on an idle P, as far as there are idle Ps, except
+    /// for `own` of them, which the calling M runs itself (it has just taken
+    /// a P for them). With no M started and none running them, `wakep`
+    /// leaves `needspinning` for the next M that would sleep.
+    pub(crate) fn inject_batch(&self, gs: Vec<G>, own: usize) {
+        if gs.is_empty() {
+            return;
+        }
+        if self.is_shutdown() {
+            gs.into_iter().for_each(drop_at_shutdown);
+            return;
+        }
+        let n = gs.len();
+        self.global
+            .push_all(gs.into_iter().inspect(|g| g.metadata().make_runnable()));
+        let wanted = n.saturating_sub(own);
+        if wanted == 1 && own == 0 {
+            self.wakep();
+            return;
+        }
+        let mut started = 0;
+        while started < wanted {
+            let Some(p) = self.idle.lock().take_p(&self.ps) else {
+                break;
+            };
+            self.start_m(p, false);
+            started += 1;
+        }
+        if started == 0 && own == 0 {
+            self.wakep();
+        }
+    }
+
+    /// Polls the network from a thread without a P (the poller M, sysmon)
+    /// and returns the goroutines it readied, not yet runnable: the caller
+    /// injects them ([`Shared::inject_batch`]).
+    pub(crate) fn collect_network(&self, timeout: Option<std::time::Duration>) -> Vec<G> {
+        let me: *const Shared = self;
+        let outer = BATCH.with(|b| {
+            b.replace(Some(Batch {
+                shared: me,
+                gs: Vec::new(),
+            }))
+        });
+        self.netpoll.poll(timeout);
+        let batch = BATCH.with(|b| b.replace(outer));
+        batch.map(|b| b.gs).unwrap_or_default()
+    }
+
+    /// Polls the network from a thread without a P and injects the
+    /// goroutines it readied as one batch.
+    pub(crate) fn poll_network(&self, timeout: Option<std::time::Duration>) {
+        let gs = self.collect_network(timeout);
+        self.inject_batch(gs, 0);
+    }
+
+    // ----- spawning ------------------------------------------------------
+
+    /// Go's `newproc`: creates a G for `future` and makes it runnable. From
+    /// a G of this runtime it goes to the current P's runnext; from anywhere
+    /// else to the global queue.
+    pub(crate) fn spawn<F>(
+        self: &Arc<Shared>,
+        future: F,
+        location: &'static Location<'static>,
+        detached: bool,
+    ) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_as(future, GInfo::new(self.clone(), self.next_goid(), location, detached))
+    }
+
+    /// [`Shared::spawn`] of goroutine 1: a `Send` main (`block_on_send`).
+    pub(crate) fn spawn_with_goid<F>(
+        self: &Arc<Shared>,
+        future: F,
+        location: &'static Location<'static>,
+        goid: u64,
+    ) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_as(future, GInfo::main(self.clone(), goid, location))
+    }
+
+    fn spawn_as<F>(self: &Arc<Shared>, future: F, info: GInfo) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (g, task) = async_task::Builder::new().metadata(info).spawn(
+            // SAFETY: `info` is the metadata of the task being built, which
+            // outlives its future.
+            |info: &GInfo| unsafe { GFuture::new(info, future) },
+            async_task::WithInfo(schedule),
+        );
+        self.count(Count::Spawned);
+        // Go's `newproc` always calls `wakep`: a new G is new work, and the
+        // spawner often goes on running (or blocks its thread, as tokio's
+        // benchmarks do inside `block_on`), so another M should look.
+        // `schedule` calls it once, even for a G put in an empty runnext
+        // (which it skips for a wake, where the waker usually parks next).
+        let previous = current::with_current(|cx| cx.map(|cx| cx.spawning.replace(true)));
+        g.schedule();
+        if let Some(previous) = previous {
+            current::with_current(|cx| cx.map(|cx| cx.spawning.set(previous)));
+        }
+        task
+    }
+}
+
+/// Goroutines readied during a [`Shared::poll_network`] on this thread,
+/// injected together when it ends.
+struct Batch {
+    shared: *const Shared,
+    gs: Vec<G>,
+}
+
+thread_local! {
+    static BATCH: std::cell::RefCell<Option<Batch>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Adds `g` to this thread's batch if one is open for `g`'s runtime; gives
+/// it back otherwise.
+fn batch(g: G) -> Option<G> {
+    BATCH.with(|b| {
+        let Ok(mut b) = b.try_borrow_mut() else {
+            return Some(g);
+        };
+        match b.as_mut() {
+            Some(batch) if std::ptr::eq(batch.shared, Arc::as_ptr(&g.metadata().shared)) => {
+                batch.gs.push(g);
+                None
+            }
+            _ => Some(g),
+        }
+    })
+}
+
+/// The schedule function of every G: called when a G is woken (and once at
+/// spawn). Go's `ready` / `runqput(next)` + `wakep`.
+///
+/// - On an M of the G's runtime that holds a P: a G woken while it was
+///   running (it woke itself) goes to the ring's tail, or to the global
+///   queue if it called `yield_now`; any other G goes to runnext.
+/// - Anywhere else (a std thread, another runtime, an M without a P): the
+///   global queue.
+fn schedule(g: G, info: ScheduleInfo) {
+    let done = current::with_current(|cx| {
+        let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared))) else {
+            return Some(g);
+        };
+        let shared = &*cx.shared;
+        if shared.is_shutdown() {
+            return Some(g);
+        }
+        let mut g = Some(g);
+        let put = cx.with_p(|p| {
+            let g = g.take().expect("schedule ran twice");
+            put_local(cx, p, g, &info)
+        });
+        if g.is_some() {
+            // No P here (or it is in use further up this stack).
+            return g;
+        }
+        // A G that went into an empty runnext is nothing new for other Ms:
+        // this M runs it as soon as the current poll returns. Waking an M
+        // for it (Go's `wakep` on every `ready`) costs a futex wake per
+        // message in a ping-pong, and the woken M finds nothing to steal.
+        // If the poll does not return soon (it blocks its thread), sysmon
+        // calls `wakep` within a tick or two, and that M steals runnext.
+        if put != Some(Put::RunNext) || cx.spawning.get() {
+            shared.wakep();
+        }
+        None
+    });
+    if let Some(g) = done.and_then(batch) {
+        let shared = g.metadata().shared.clone();
+        shared.inject(g);
+    }
+}
+
+/// The local half of `schedule`: puts `g` on P `p` of the current M.
+fn put_local(cx: &super::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) -> Put {
+    let shared = &*cx.shared;
+    {
+        g.metadata().make_runnable();
+        if info.woken_while_running && cx.yield_requested.replace(false) {
+            // Go's `Gosched`: the global queue's tail (see `global.rs`). With
+            // that queue empty, the tail of this P's ring is the same place
+            // in the order, and no lock. Otherwise this P's list stands for
+            // the tail until it next looks at the queue, or until its M,
+            // before its next poll, sees a P idle or an M spinning
+            // (`m::flush_yielded`).
+            if p.yielded.is_empty() && shared.global.is_empty() {
+                if p.ring.push_back(g, &shared.global) {
+                    shared.counters.spills.fetch_add(1, Relaxed);
+                }
+            } else {
+                p.yielded.push(g);
+                p.publish_yielded(&shared.ps[p.id]);
+            }
+            Put::Queued
+        } else {
+            // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
+            // on a readied G running next (it may not: thieves take runnext
+            // too) fails the test suite instead of production.
+            let shaken = shared.config.shake && cx.random() & 1 == 0;
+            let next = !(info.woken_while_running || shaken);
+            let put = p.put(&shared.ps[p.id], g, next, &shared.global);
+            if put == Put::Spilled {
+                shared.counters.spills.fetch_add(1, Relaxed);
+            }
+            put
+        }
+    }
+}

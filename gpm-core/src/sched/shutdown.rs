@@ -1,0 +1,185 @@
+//! Shutdown (stop the Ms, then drop every G without recursing) and the
+//! rule for a detached goroutine's panic (`UnhandledPanic`).
+
+use super::g::{panic_message, GInfo, G};
+use super::shared::Shared;
+use crate::runtime::UnhandledPanic;
+use std::any::Any;
+use std::io::Write;
+use std::sync::atomic::Ordering::{Release, SeqCst};
+use std::thread;
+
+impl Shared {
+    // ----- shutdown --------------------------------------------------------
+
+    /// Stops every M, then drops every G: queued ones first, then parked ones
+    /// (each is woken, and the schedule function drops it).
+    pub(crate) fn shutdown(&self) {
+        self.shutdown_within(None);
+    }
+
+    /// [`Shared::shutdown`], waiting for the Ms until `deadline` at most
+    /// (`None`: as long as they take). An M still in a poll then is left
+    /// to finish it and exit on its own; everything else is dropped all the
+    /// same (a G being polled is dropped by its M when the poll returns).
+    pub(crate) fn shutdown_within(&self, deadline: Option<std::time::Instant>) {
+        if self.shutdown.swap(true, SeqCst) {
+            return;
+        }
+        // Waits for `thread` until the deadline; false if it still runs.
+        let join = |thread: thread::JoinHandle<()>| -> bool {
+            if thread.thread().id() == thread::current().id() {
+                // A runtime dropped from one of its own threads cannot wait
+                // for itself.
+                return true;
+            }
+            if let Some(deadline) = deadline {
+                while !thread.is_finished() {
+                    if std::time::Instant::now() >= deadline {
+                        return false; // detached: it exits on its own
+                    }
+                    thread::sleep(std::time::Duration::from_millis(1));
+                }
+            }
+            let _ = thread.join();
+            true
+        };
+        // Queued blocking jobs are dropped; running ones are not waited for.
+        self.blocking.shutdown();
+        self.sysmon_alarm.stop();
+        if let Some(sysmon) = self.sysmon.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            join(sysmon);
+        }
+        for parker in self.idle.lock().all_parkers() {
+            parker.shutdown();
+        }
+        for parker in self.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            parker.shutdown();
+        }
+        // Ms may be started while we join; they see `shutdown`.
+        loop {
+            let workers = std::mem::take(&mut *self.workers.lock().unwrap_or_else(|e| e.into_inner()));
+            if workers.is_empty() {
+                break;
+            }
+            for worker in workers {
+                join(worker);
+            }
+        }
+        self.drain();
+    }
+
+    /// Drops every queued G, then every parked one.
+    fn drain(&self) {
+        self.timers.clear();
+        let idle_ps = self.idle.lock().drain_ps();
+        drop(idle_ps); // a ring drops what it holds
+        for p in self.ps.iter() {
+            drop(p.take_runnext());
+        }
+        drop(self.global.drain());
+        // Parked Gs: wake each; `schedule` sees `shutdown` and drops it.
+        // Dropping one G's future may wake another: repeat until none is left.
+        loop {
+            let wakers = self.registry.all_wakers();
+            if wakers.is_empty() {
+                break;
+            }
+            let before = self.registry.len();
+            for waker in wakers {
+                waker.wake();
+            }
+            drop(self.global.drain());
+            if self.registry.len() >= before {
+                // Those left are running on threads we could not join (a
+                // runtime dropped from its own G); they go when they finish.
+                break;
+            }
+        }
+    }
+
+    // ----- panics -----------------------------------------------------------
+
+    /// A detached G panicked. Returns the payload if the runtime carries on.
+    pub(crate) fn unhandled_panic(&self, info: &GInfo, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+        let message = panic_message(payload.as_ref()).to_owned();
+        match self.config.unhandled_panic {
+            UnhandledPanic::Ignore => payload,
+            UnhandledPanic::ExitProcess => {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "panic: {message}\n\ngoroutine {} [running]:\n{}\n",
+                    info.goid, info.location
+                );
+                let _ = err.flush();
+                let _ = std::io::stdout().flush();
+                std::process::exit(2);
+            }
+            UnhandledPanic::ShutdownRuntime => {
+                let text = format!(
+                    "goroutine {} (started at {}) panicked: {message}",
+                    info.goid, info.location
+                );
+                let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
+                if slot.is_none() {
+                    *slot = Some(text);
+                }
+                drop(slot);
+                self.panicked.store(true, Release);
+                for parker in self.main_parkers.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+                    parker.notify();
+                }
+                payload
+            }
+        }
+    }
+}
+
+thread_local! {
+    /// Gs woken while this thread drops Gs at shutdown: dropped by the
+    /// outermost [`drop_at_shutdown`] of the thread, one after the other.
+    static DROPPING: std::cell::RefCell<Option<Vec<G>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Drops `g` after shutdown (its future with it) without recursing.
+/// Dropping a future may wake another goroutine (a Mutex waiter passes the
+/// lock on), whose schedule function comes back here: inline, each drop
+/// would nest in the last, and 10 000 waiters on one lock overflowed a
+/// 2 MiB stack. Nested calls queue the G instead, and the outermost call
+/// drops the queue in a loop.
+pub(super) fn drop_at_shutdown(g: G) {
+    let nested = DROPPING.with(|d| match d.try_borrow_mut() {
+        Ok(mut d) => match d.as_mut() {
+            Some(queue) => {
+                queue.push(g);
+                None
+            }
+            None => {
+                *d = Some(Vec::new());
+                Some(g)
+            }
+        },
+        // Not reachable (the borrow is never held across a drop), but a
+        // plain drop is the safe answer.
+        Err(_) => Some(g),
+    });
+    let Some(g) = nested else {
+        return;
+    };
+    // Ends the outermost call even if a destructor unwinds; the Gs still
+    // queued then are dropped with the queue.
+    struct Outermost;
+    impl Drop for Outermost {
+        fn drop(&mut self) {
+            let rest = DROPPING.with(|d| d.borrow_mut().take());
+            drop(rest);
+        }
+    }
+    let _outermost = Outermost;
+    let mut next = Some(g);
+    while let Some(g) = next {
+        drop(g);
+        next = DROPPING.with(|d| d.borrow_mut().as_mut().and_then(Vec::pop));
+    }
+}
