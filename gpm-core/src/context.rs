@@ -43,7 +43,7 @@
 //! Go's `go vet` asks for a deferred `cancel()` for the same reason).
 
 use crate::chan::{chan, Chan, Receiver};
-use crate::sched::timers::TimerKey;
+use crate::sched::{Shared, TimerKey};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
@@ -88,7 +88,7 @@ struct State {
     err: Option<Error>,
     children: Vec<Weak<Inner>>,
     /// The deadline's timer, and the runtime holding it.
-    timer: Option<(Arc<crate::sched::shared::Shared>, TimerKey)>,
+    timer: Option<(Arc<Shared>, TimerKey)>,
 }
 
 /// Cancels the context it came with (and its children). Cheap to clone;
@@ -168,8 +168,7 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
             None => panic!("gpm::context::with_deadline called outside a gpm runtime"),
         };
         let waker = Waker::from(Arc::new(DeadlineWake(Arc::downgrade(&child.inner))));
-        let p = crate::sched::current::with_current(|m| m.and_then(|m| m.p_id()));
-        let key = shared.timers.add(deadline, &waker, p);
+        let key = shared.add_timer(deadline, &waker);
         child.inner.state.lock().unwrap_or_else(|e| e.into_inner()).timer = Some((shared, key));
     }
     let cancel = CancelFunc {
@@ -256,7 +255,7 @@ fn cancel(inner: &Arc<Inner>, err: Error) {
     };
     let _ = inner.done.close();
     if let Some((shared, key)) = timer {
-        shared.timers.cancel(key);
+        shared.cancel_timer(key);
     }
     for child in children {
         if let Some(child) = child.upgrade() {

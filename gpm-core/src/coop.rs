@@ -37,18 +37,14 @@
 //! # });
 //! ```
 
-use crate::sched::current;
+use crate::sched;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 /// Leaf operations one poll of a goroutine may do before it yields (tokio's
 /// number; Go has none, it preempts by time only).
-pub const BUDGET: u16 = 128;
-
-/// Budget of a poll inside [`unconstrained`]: never runs out.
-pub(crate) const UNCONSTRAINED: u16 = u16::MAX;
+pub const BUDGET: u16 = sched::BUDGET;
 
 /// Spends one unit of the current goroutine's budget.
 ///
@@ -57,58 +53,9 @@ pub(crate) const UNCONSTRAINED: u16 = u16::MAX;
 /// lost its P during this poll (sysmon handed it on); then return
 /// `Pending` from your `poll` too, without doing the operation. Outside a
 /// gpm goroutine it always returns `Ready`.
+#[inline]
 pub fn proceed(cx: &mut Context<'_>) -> Poll<()> {
-    let go_on = current::with_current(|m| {
-        let Some(m) = m else {
-            return true;
-        };
-        let budget = m.budget.get();
-        if budget == UNCONSTRAINED {
-            return true;
-        }
-        if m.has_lost_p() {
-            // sysmon gave this G's P to another M during this poll: go to
-            // the global queue rather than run goroutine code without a P.
-            m.yield_requested.set(true);
-            return false;
-        }
-        // The flag ends this G's time slice: clear it as the G yields, so
-        // that whatever runs next (maybe this G again, if nothing else is
-        // runnable) starts a fresh one. After such a yield, the G's next
-        // poll does its first leaf operation whatever the flag says: a poll
-        // that spends a slice before its first one (say, zeroing a large
-        // buffer first, as futures' `read_to_end` does on every poll) would
-        // otherwise yield before doing anything, every time, for good.
-        let preempted = (budget < BUDGET || !m.slice_grace.get())
-            && m.p_id().is_some_and(|id| {
-                let flag = &m.shared.ps[id].preempt;
-                flag.load(Relaxed) && {
-                    flag.store(false, Relaxed);
-                    true
-                }
-            });
-        if preempted {
-            m.slice_yielded.set(true);
-        }
-        if budget == 0 || preempted {
-            // Yield: this self-wake sends the G behind the others.
-            m.yield_requested.set(true);
-            return false;
-        }
-        m.budget.set(budget - 1);
-        true
-    });
-    if go_on {
-        Poll::Ready(())
-    } else {
-        cx.waker().wake_by_ref();
-        Poll::Pending
-    }
-}
-
-/// After a G's poll: true if it yielded at the end of its time slice.
-pub(crate) fn end_poll() -> bool {
-    current::with_current(|m| m.is_some_and(|m| m.slice_yielded.replace(false)))
+    sched::proceed(cx)
 }
 
 /// Runs `future` with no budget: its leaf operations never make it yield
@@ -138,14 +85,10 @@ impl<F: Future> Future for Unconstrained<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let saved = current::with_current(|m| m.map(|m| m.budget.replace(UNCONSTRAINED)));
+        let saved = sched::set_budget(sched::UNCONSTRAINED);
         let output = this.future.poll(cx);
         if let Some(saved) = saved {
-            current::with_current(|m| {
-                if let Some(m) = m {
-                    m.budget.set(saved);
-                }
-            });
+            sched::set_budget(saved);
         }
         output
     }

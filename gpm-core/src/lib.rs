@@ -1,36 +1,24 @@
 //! # gpm-core: Go's GPM scheduler for Rust futures
 //!
 //! The runtime behind the `gpm` crate. Most users want `gpm` itself; this
-//! crate holds the machinery, one idea per file:
+//! crate holds the machinery, one idea per file, the engine in one folder
+//! and the controls around it:
 //!
-//! | file | Go's name | what it is |
+//! | folder or file | Go's name | what it is |
 //! | --- | --- | --- |
-//! | `g.rs` | `g` | a goroutine: an `async_task` task with an id, state and spawn site |
-//! | `m.rs` | `m`, `schedule`, `findRunnable` | an OS thread running the scheduler loop; `block_on`'s main G (on its own thread, or as goroutine 1) |
-//! | `p.rs` | `p`, `runqput`, `runqget` | a processor: runnext + ring + schedtick |
-//! | `ring.rs` | `runq`, `runqsteal` | the 256-slot lock-free ring (owner / thief halves) |
-//! | `global.rs` | `sched.runq`, `globrunqget` | the global run queue |
-//! | `idle.rs` | `pidle`, `midle`, `nmspinning` | idle Ps and Ms, spinning, the no-lost-wakeup protocol |
-//! | `park.rs` | `notesleep` | where an M sleeps |
-//! | `sched.rs` | `sched`, `wakep`, `startm`, `handoffp`, `newproc` | shared state and the operations on it |
-//! | `current.rs` | `getg().m` | the M running on this thread, and its P (held, or in its hold during a poll) |
-//! | `hold.rs` | `_Psyscall`, `retake` | where a P waits while its M polls a G, so sysmon can take it from a stuck M |
-//! | `sysmon.rs` | `sysmon`, `retake` | flags Ps running one time slice too long; retakes Ps from stuck polls and syscalls; runs checkdead and schedtrace |
-//! | `syscall.rs` | `entersyscall`, `exitsyscall` | `gpm::syscall`: a blocking call inline, with the P up for grabs |
-//! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
-//! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on `mio` (edge-triggered); the poller M, the non-blocking polls |
-//! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits and stream halves |
-//! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
-//! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
-//! | [`coop`] | | the per-poll budget that leaf operations spend; where a flagged G yields |
-//! | `wait.rs`, `clock.rs` | `waitReason`, `waitsince` | why and since when a G waits |
-//! | `registry.rs` | `allgs` | every parked G, for shutdown, `abort` and dumps |
-//! | `checkdead.rs` | `checkdead` | "all goroutines are asleep - deadlock!" |
-//! | `trace.rs` | `schedtrace` | `GPM_DEBUG=schedtrace`, the SIGQUIT dump |
+//! | `sched/` | `runtime/proc.go` and friends | the scheduler: G, M, P, the run queues, sysmon, the timer heaps, the netpoller, the blocking pool. Its `mod.rs` is the map: each file, the path of a G from spawn to exit, and the interface the rest of the crate uses |
+//! | `task.rs` | `go`, `runtime.Gosched`, `entersyscall` | [`spawn`], [`spawn_blocking`], [`yield_now`], [`syscall`]; [`JoinHandle`] and [`JoinError`] come from `sched/join.rs` |
+//! | [`runtime`] | `GOMAXPROCS`, `runtime.NumGoroutine` | `Builder`, `Runtime`, `Handle`, `stats()`, `dump()`, GOMAXPROCS from the environment and cgroups |
+//! | [`coop`] | (preemption) | the per-poll budget that leaf operations spend; where a flagged G yields |
 //! | [`chan`] | `hchan`, `sudog`, `selectgo` | channels and `select!` |
 //! | [`sync`] | `sync`, `sema.go` | Mutex (with starvation mode), RwLock, WaitGroup, Once, Semaphore |
+//! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
 //! | [`context`] | `context` | cancellation trees, deadlines |
-//! | [`runtime`] | | `Builder`, `Runtime`, `Handle`, `stats()`, `dump()` |
+//! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits and stream halves |
+//!
+//! The public modules use the scheduler only through the interface that
+//! `sched/mod.rs` lists (park with a wait reason, arm a timer, register a
+//! socket, spawn, ...); the scheduler imports nothing from them.
 //!
 //! The rules and numbers are Go's (see DESIGN.md in the project): a G
 //! readied by a running G goes to runnext; a full ring moves 128 + 1 Gs to
@@ -110,112 +98,12 @@
 pub mod chan;
 pub mod context;
 pub mod coop;
-mod join;
 pub mod net;
 pub mod runtime;
 mod sched;
 pub mod sync;
-mod syscall;
+mod task;
 pub mod time;
-mod yield_now;
 
-pub use join::{JoinError, JoinHandle};
-pub use syscall::syscall;
-pub use yield_now::{yield_now, YieldNow};
-
-use std::future::Future;
-use std::panic::Location;
-
-/// Starts a goroutine and returns a handle to await its result.
-///
-/// Called from a goroutine, the new G goes to the current P's runnext
-/// (Go's `newproc`), so it runs soon and near its parent; the G that was in
-/// runnext moves to the back of the P's ring.
-///
-/// ```
-/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
-/// let handles: Vec<_> = (0..10u64).map(|i| gpm::spawn(async move { i * i })).collect();
-/// let mut sum = 0;
-/// for h in handles {
-///     sum += h.await.unwrap();
-/// }
-/// assert_eq!(sum, 285);
-/// # });
-/// ```
-///
-/// # Panics
-/// Outside a gpm runtime: use [`runtime::Runtime::spawn`] or
-/// [`runtime::Handle::spawn`] there.
-#[track_caller]
-pub fn spawn<F>(future: F) -> JoinHandle<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let handle = runtime::Handle::try_current().unwrap_or_else(|| {
-        panic!("gpm::spawn called outside a gpm runtime; use Runtime::spawn or Handle::spawn from plain threads")
-    });
-    JoinHandle::new(handle.shared.spawn(future, Location::caller(), false))
-}
-
-/// Runs a blocking closure on a thread of the runtime's blocking pool and
-/// returns a handle to await its result.
-///
-/// For work that would hold its thread for long: file I/O, DNS lookups, a
-/// blocking C library, heavy computation. Run on a goroutine, such work
-/// would stall its P and every goroutine queued there; a goroutine awaiting
-/// the handle instead waits (`join`) like for any goroutine, and other
-/// goroutines keep running. Go has no such pool (its blocking system calls
-/// hand their P to another thread); this is tokio's, within Go's thread
-/// limit.
-///
-/// ```
-/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
-/// let job = gpm::spawn_blocking(|| {
-///     std::thread::sleep(std::time::Duration::from_millis(10)); // blocks a pool thread, not a P
-///     6 * 7
-/// });
-/// assert_eq!(job.await.unwrap(), 42);
-///
-/// let job = gpm::spawn_blocking(|| -> u32 { panic!("boom") });
-/// assert!(job.await.unwrap_err().is_panic());
-/// # });
-/// ```
-///
-/// The pool starts a thread when a job comes and no pool thread is idle, up
-/// to [`Builder::max_blocking_threads`](runtime::Builder::max_blocking_threads)
-/// (default 512) and within [`Builder::max_threads`](runtime::Builder::max_threads);
-/// beyond that, jobs wait in line, first come first served. A thread idle
-/// for [`Builder::blocking_keep_alive`](runtime::Builder::blocking_keep_alive)
-/// (default 10 s) exits.
-///
-/// Awaiting the handle gives `Ok` with the closure's result, or a
-/// [`JoinError`]:
-/// - [`is_panic`](JoinError::is_panic): the closure panicked;
-/// - [`is_cancelled`](JoinError::is_cancelled): the runtime shut down, or
-///   the handle was [aborted](JoinHandle::abort), before the job started
-///   (a running job cannot be stopped; shutdown does not wait for it);
-/// - [`is_spawn_failure`](JoinError::is_spawn_failure): no thread could be
-///   started for the job and no pool thread was alive to take it (the error
-///   names the OS error, or `max_threads`). Such a job never runs; the
-///   handle never hangs.
-///
-/// A job is not a goroutine: [`num_goroutine`](runtime::num_goroutine) and
-/// dumps leave it out, though its id ([`JoinHandle::id`]) comes from the
-/// same sequence. The closure runs outside the runtime: to start goroutines
-/// from it, take a [`Handle`](runtime::Handle) along.
-///
-/// # Panics
-/// Outside a gpm runtime: use [`runtime::Runtime::spawn_blocking`] or
-/// [`runtime::Handle::spawn_blocking`] there.
-#[track_caller]
-pub fn spawn_blocking<F, R>(f: F) -> JoinHandle<R>
-where
-    F: FnOnce() -> R + Send + 'static,
-    R: Send + 'static,
-{
-    let handle = runtime::Handle::try_current().unwrap_or_else(|| {
-        panic!("gpm::spawn_blocking called outside a gpm runtime; use Runtime::spawn_blocking or Handle::spawn_blocking from plain threads")
-    });
-    sched::blocking::spawn(&handle.shared, f, Location::caller())
-}
+pub use sched::{JoinError, JoinHandle};
+pub use task::{spawn, spawn_blocking, syscall, yield_now, YieldNow};

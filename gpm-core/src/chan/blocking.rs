@@ -32,7 +32,7 @@ thread_local! {
 /// parking the thread would stall its P: `what` names the call, `instead`
 /// the `.await` to use.
 pub(crate) fn block_on<F: Future>(what: &str, instead: &str, future: F) -> F::Output {
-    if crate::sched::current::in_runtime() {
+    if crate::sched::in_runtime() {
         panic!(
             "gpm: `{what}` called from inside a goroutine (a thread of a gpm runtime), \
              where it would block the thread and its P; use `{instead}` instead"

@@ -22,9 +22,9 @@
 //! they were dropped, which need not be the order they were sent.)
 
 use super::lock::{ChanGuard, ChanLock};
-use super::sudog::{self, Sudog};
 use super::waitq::WaitQueue;
 use super::CloseError;
+use crate::sched::sudog::{self, Sudog};
 use std::cell::UnsafeCell;
 use std::collections::VecDeque;
 use std::ptr::NonNull;

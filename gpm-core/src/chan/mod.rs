@@ -38,7 +38,7 @@
 //! | `hchan.rs` | `hchan`, `chansend`, `chanrecv`, `closechan` | the lock, the ring buffer, the wait queues, and the operations under the lock |
 //! | `lock.rs` | `hchan.lock` | the channel's spin lock |
 //! | `waitq.rs` | `waitq` | a FIFO of waiting operations |
-//! | `sudog.rs` | `sudog`, `acquireSudog`, `releaseSudog` | one waiting operation on one channel; per-P cache of 128 with a central list |
+//! | `../sched/sudog.rs` | `sudog`, `acquireSudog`, `releaseSudog` | one waiting operation on one channel; per-P cache of 128 with a central list (in the scheduler's folder: each P holds a cache, as Go's `p.sudogcache`) |
 //! | `ops.rs` | `chansend`, `chanrecv` (blocking) | the send and receive futures |
 //! | `select.rs` | `selectgo` | `select!`'s engine |
 //! | `stream.rs` | | `Stream` for [`Receiver`], `Sink` for [`Sender`] |
@@ -81,14 +81,12 @@ mod ops;
 #[doc(hidden)]
 pub mod select;
 mod stream;
-mod sudog;
 mod waitq;
 
 pub use error::{CloseError, SendError, TryRecvError, TrySendError};
 pub(crate) use ops::giving_up;
 pub use ops::{RecvFuture, SendFuture};
 pub use select::{RecvCase, SendCase};
-pub(crate) use sudog::SudogCache;
 
 use hchan::{Attempt, Hchan};
 use std::fmt;

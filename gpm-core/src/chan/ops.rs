@@ -21,8 +21,8 @@
 
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan};
-use super::sudog::{self, Sudog, WaitState, Waiter};
-use crate::sched::wait::{park, WaitReason};
+use crate::sched::sudog::{self, Sudog, WaitState, Waiter};
+use crate::sched::{park, WaitReason};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
 use std::future::Future;

@@ -15,7 +15,7 @@
 //! 3. In poll order, look for a case that can go now; do it, unlock, done.
 //! 4. Otherwise, with a `default` case: unlock and take it.
 //! 5. Otherwise queue one sudog per case, in poll order, all sharing this
-//!    select's `Waiter` (see `sudog.rs`), unlock, and wait. Cases on one
+//!    select's `Waiter` (see `sched/sudog.rs`), unlock, and wait. Cases on one
 //!    channel thus join its queue in random order, and the counterpart
 //!    that comes next takes any of them with equal chance (in source
 //!    order, the first case would always win). Go gets the same from a
@@ -32,9 +32,9 @@
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan, RawChan};
 use super::lock::ChanGuard;
-use super::sudog::{self, Sudog, WaitState, Waiter};
 use super::{Chan, Receiver, Sender};
-use crate::sched::wait::{park, WaitReason};
+use crate::sched::sudog::{self, Sudog, WaitState, Waiter};
+use crate::sched::{park, WaitReason};
 use std::cell::{Cell, UnsafeCell};
 use std::convert::Infallible;
 use std::fmt;

@@ -4,7 +4,7 @@
 //! Every method is called with the channel's lock held; the queue is part
 //! of the state that lock protects.
 
-use super::sudog::{self, Sudog};
+use crate::sched::sudog::{self, Sudog};
 use std::ptr::{self, NonNull};
 
 /// A FIFO of sudogs.

@@ -58,7 +58,7 @@ pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
-use crate::sched::netpoll::{Direction, Netpoll, PollDesc};
+use crate::sched::{Direction, Netpoll, PollDesc};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -207,7 +207,7 @@ impl<T: AsRawFd> Registered<T> {
     /// Registers `io` (already non-blocking) with the current runtime.
     pub(crate) fn new(io: T) -> io::Result<Registered<T>> {
         let handle = crate::runtime::Handle::try_current().ok_or_else(no_runtime)?;
-        let netpoll = handle.shared.netpoll.clone();
+        let netpoll = handle.shared.netpoll().clone();
         // `Drop` deregisters `io` before it closes, and `io` is never
         // handed out by value.
         let desc = netpoll.register(io.as_raw_fd())?;
@@ -283,7 +283,7 @@ impl<T: AsRawFd> Registered<T> {
     fn wait(&self, cx: &mut Context<'_>, dir: Direction, seen: u64) -> Poll<io::Result<()>> {
         match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
             Ok(true) => {
-                crate::sched::wait::park(crate::sched::wait::WaitReason::IoWait);
+                crate::sched::park(crate::sched::WaitReason::IoWait);
                 Poll::Pending
             }
             Ok(false) => Poll::Ready(Ok(())),

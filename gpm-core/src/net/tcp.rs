@@ -1,7 +1,7 @@
 //! TCP on the netpoller.
 
 use super::{resolve, OwnedReadHalf, OwnedWriteHalf, ReadHalf, Registered, WriteHalf};
-use crate::sched::netpoll::Direction;
+use crate::sched::Direction;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, ToSocketAddrs};
 use std::task::{Context, Poll};

@@ -1,7 +1,7 @@
 //! UDP on the netpoller.
 
 use super::{resolve, Registered};
-use crate::sched::netpoll::Direction;
+use crate::sched::Direction;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 

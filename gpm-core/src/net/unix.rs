@@ -1,7 +1,7 @@
 //! Unix domain sockets on the netpoller.
 
 use super::{OwnedReadHalf, OwnedWriteHalf, ReadHalf, Registered, WriteHalf};
-use crate::sched::netpoll::Direction;
+use crate::sched::Direction;
 use std::io::{self, Read, Write};
 use std::net::Shutdown;
 use std::os::unix::net::{self as std_unix, SocketAddr};

@@ -3,25 +3,9 @@
 
 use super::procs;
 use super::Runtime;
-use crate::sched::shared::{Config, Shared};
+use crate::sched::{Config, Shared, UnhandledPanic};
 use std::io;
 use std::time::Duration;
-
-/// What happens when a goroutine started with `go!` panics (nobody can
-/// observe its panic through a `JoinHandle`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum UnhandledPanic {
-    /// Print `panic: <message>`, `goroutine N [running]:` and where the
-    /// goroutine was started, then exit the process with status 2 (Go).
-    #[default]
-    ExitProcess,
-    /// Drop the goroutine and carry on.
-    Ignore,
-    /// Make the runtime's `block_on` panic with the goroutine's message
-    /// (what `#[gpm::test]` uses, so one panicking goroutine fails its test).
-    ShutdownRuntime,
-}
 
 /// Builds a [`Runtime`].
 ///
@@ -66,8 +50,8 @@ impl Builder {
             stack_size: None,
             unhandled_panic: UnhandledPanic::default(),
             deadlock_detection: true,
-            max_blocking_threads: crate::sched::blocking::DEFAULT_MAX_THREADS,
-            blocking_keep_alive: crate::sched::blocking::DEFAULT_KEEP_ALIVE,
+            max_blocking_threads: crate::sched::DEFAULT_MAX_BLOCKING_THREADS,
+            blocking_keep_alive: crate::sched::DEFAULT_BLOCKING_KEEP_ALIVE,
             blocking_spawn_failures: 0,
             m_spawn_failures: 0,
         }
@@ -249,14 +233,14 @@ impl Builder {
             stack_size: self.stack_size,
             unhandled_panic: self.unhandled_panic,
             deadlock_detection: self.deadlock_detection,
-            debug: crate::sched::trace::Debug::from_env(),
+            debug: crate::sched::Debug::from_env(),
             max_blocking_threads: self.max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
             blocking_spawn_failures: self.blocking_spawn_failures,
             m_spawn_failures: self.m_spawn_failures,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
-        crate::sched::trace::install_sigquit();
+        crate::sched::install_sigquit();
         shared.start_sysmon()?;
         Ok(Runtime::from_shared(shared))
     }

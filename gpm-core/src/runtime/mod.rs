@@ -3,16 +3,13 @@
 
 mod builder;
 mod cgroup;
-mod dump;
 mod procs;
-mod stats;
 
-pub use builder::{Builder, UnhandledPanic, DEFAULT_MAX_THREADS};
+pub use crate::sched::{Stats, UnhandledPanic};
+pub use builder::{Builder, DEFAULT_MAX_THREADS};
 pub use procs::MAX_PROCS;
-pub use stats::Stats;
 
-use crate::sched::current;
-use crate::sched::shared::Shared;
+use crate::sched::Shared;
 use crate::JoinHandle;
 use std::future::Future;
 use std::io;
@@ -235,11 +232,7 @@ impl Handle {
 
     /// The current runtime, or `None` outside one.
     pub fn try_current() -> Option<Handle> {
-        current::with_current(|cx| {
-            cx.map(|cx| Handle {
-                shared: cx.shared.clone(),
-            })
-        })
+        crate::sched::current_shared().map(|shared| Handle { shared })
     }
 
     /// Starts a goroutine on this runtime from any thread; see [`crate::spawn`].
@@ -249,7 +242,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        JoinHandle::new(self.shared.spawn(future, Location::caller(), false))
+        self.shared.spawn(future, Location::caller())
     }
 
     /// Runs a blocking closure on this runtime's blocking pool, from any
@@ -268,7 +261,7 @@ impl Handle {
         F: FnOnce() -> R + Send + 'static,
         R: Send + 'static,
     {
-        crate::sched::blocking::spawn(&self.shared, f, Location::caller())
+        crate::sched::spawn_blocking(&self.shared, f, Location::caller())
     }
 
     /// Starts a detached goroutine (what `go!` does).
@@ -278,7 +271,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.shared.spawn(future, Location::caller(), true).detach();
+        self.shared.go(future, Location::caller());
     }
 
     /// Runs `future` on the calling thread, which runs nothing else; see
@@ -292,7 +285,7 @@ impl Handle {
     #[track_caller]
     pub(crate) fn block_on_at<F: Future>(&self, future: F, location: &'static Location<'static>) -> F::Output {
         self.check_block_on();
-        crate::sched::m::run_main(self.shared.clone(), future, location)
+        crate::sched::run_main(self.shared.clone(), future, location)
     }
 
     /// Runs `future` as goroutine 1 and waits for it; see
@@ -314,12 +307,12 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.check_block_on();
-        crate::sched::m::run_main_g(self.shared.clone(), future, location)
+        crate::sched::run_main_g(self.shared.clone(), future, location)
     }
 
     #[track_caller]
     fn check_block_on(&self) {
-        if current::in_runtime() {
+        if crate::sched::in_runtime() {
             panic!(
                 "gpm: block_on called from inside a goroutine; it would block this M \
                  and every goroutine queued on its P. Use `.await` instead"
@@ -480,7 +473,7 @@ pub mod __private {
         let output = run(rt.handle(), Location::caller());
         let shared = rt.handle().shared.clone();
         drop(rt);
-        let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let message = shared.take_panic();
         if let Some(message) = message {
             panic!("{message}");
         }

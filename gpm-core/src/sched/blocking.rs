@@ -36,8 +36,8 @@
 //! step, so no job is left in a queue that no thread will look at.
 
 use super::g::GInfo;
+use super::join::{JoinError, JoinHandle};
 use super::shared::{Config, Shared};
-use crate::{JoinError, JoinHandle};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::io;

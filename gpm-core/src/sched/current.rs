@@ -48,7 +48,7 @@ pub(crate) struct MContext {
     pub(crate) wait_reason: Cell<u8>,
     /// Its P's sudog cache while it polls a goroutine (swapped with the
     /// P's around each poll; empty otherwise).
-    pub(crate) sudogs: RefCell<crate::chan::SudogCache>,
+    pub(crate) sudogs: RefCell<super::sudog::SudogCache>,
     /// True while `spawn` schedules a new G: `schedule` then calls `wakep`
     /// even for a G put in an empty runnext (Go's `newproc`).
     pub(crate) spawning: Cell<bool>,
@@ -88,10 +88,10 @@ impl MContext {
             polling: Cell::new(None),
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
-            sudogs: RefCell::new(crate::chan::SudogCache::default()),
+            sudogs: RefCell::new(super::sudog::SudogCache::default()),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
-            budget: Cell::new(crate::coop::BUDGET),
+            budget: Cell::new(super::preempt::BUDGET),
             slice_grace: Cell::new(false),
             slice_yielded: Cell::new(false),
             yield_requested: Cell::new(false),
@@ -225,4 +225,9 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&MContext>) -> R) -> R {
 /// True if this thread is running a gpm scheduler loop (a G may be running).
 pub(crate) fn in_runtime() -> bool {
     CURRENT.with(|c| !c.get().is_null())
+}
+
+/// The runtime of the M on this thread, if this thread is an M.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    with_current(|m| m.map(|m| m.shared.clone()))
 }

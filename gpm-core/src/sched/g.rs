@@ -20,10 +20,10 @@
 //! waits on a future gpm did not write (`WaitReason::Foreign`) is counted,
 //! on its P, while it waits: deadlock detection must not fire then.
 
+use super::join::JoinError;
 use super::registry::UNLISTED;
 use super::shared::{Count, Shared};
 use super::wait::WaitReason;
-use crate::JoinError;
 use std::any::Any;
 use std::future::Future;
 use std::mem::ManuallyDrop;
@@ -235,7 +235,7 @@ impl MainG {
 
     /// After a poll that returned `Pending`.
     pub(crate) fn parked(&self, seconds: u16) {
-        self.slice_ended.store(crate::coop::end_poll(), Relaxed);
+        self.slice_ended.store(super::preempt::end_poll(), Relaxed);
         let reason = super::wait::take();
         self.since.store(seconds, Relaxed);
         // SeqCst: deadlock detection reads it after seeing every P idle.
@@ -349,7 +349,7 @@ impl<F: Future> Future for GFuture<F> {
                 }
             }),
             Ok(Poll::Pending) => {
-                if crate::coop::end_poll() {
+                if super::preempt::end_poll() {
                     info.flags.fetch_or(SLICE_ENDED, Relaxed);
                 }
                 let reason = super::wait::take();

@@ -15,7 +15,7 @@
 //! 10). The list's length is published on the P, so that sysmon hands the
 //! P over if its thread blocks with Gs in it (see `sysmon.rs`). When this
 //! queue is empty, a yielded G goes to its P's ring instead, the same place
-//! in the order (`sched.rs`), and the P takes its yielded Gs straight back
+//! in the order (`ready.rs`), and the P takes its yielded Gs straight back
 //! into its ring (`m.rs`). A mutex
 //! around a `VecDeque` makes both ends batch operations under one lock, which
 //! `crossbeam_queue::SegQueue` cannot do; `len` mirrors the length so that

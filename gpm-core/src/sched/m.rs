@@ -4,9 +4,9 @@
 //! An M needs a P to run Gs. Worker Ms are threads the runtime starts when
 //! a P has work and no M (`startm`); they park on the idle list when there is
 //! nothing to do and are reused. A `block_on` caller is no worker: it polls
-//! its own main future and nothing else ([`run_main`]), or, for a `Send`
-//! main, waits while goroutine 1 runs on the Ms ([`run_main_g`]). Either
-//! way no goroutine can hold main hostage by blocking main's thread.
+//! its own main future and nothing else, or, for a `Send` main, waits
+//! while goroutine 1 runs on the Ms (see `block_on.rs`). Either way no
+//! goroutine can hold main hostage by blocking main's thread.
 //!
 //! # Where an M looks for work (Go's `findRunnable`)
 //! 1. every 61st schedtick, one G from the global queue (fairness);
@@ -18,18 +18,12 @@
 //!    lock), stop spinning, recheck every queue, and sleep.
 
 use super::current::MContext;
-use super::g::{MainG, G};
+use super::g::G;
 use super::p::PLocal;
 use super::park::{Parker, Wakeup};
 use super::shared::Shared;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{
-    AtomicBool,
-    Ordering::{Acquire, Relaxed, SeqCst},
-};
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
 use std::time::{Duration, Instant};
 
 /// Every this many schedticks the global queue is checked first (Go's 61: a
@@ -71,7 +65,7 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
 }
 
 /// Takes P `p` (Go's `acquirep`), spinning if `startm` said so.
-fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
+pub(super) fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
     cx.shared.acquisitions.fetch_add(1, SeqCst);
     cx.shared.sysmon_alarm.wake_if_deep();
     cx.info.p.store(p.id as i64, Relaxed);
@@ -99,7 +93,7 @@ fn schedule_once(cx: &MContext) {
                 p.tick(&shared.ps[p.id]);
             }
             cx.yield_requested.set(false);
-            cx.budget.set(crate::coop::BUDGET);
+            cx.budget.set(super::preempt::BUDGET);
             cx.slice_grace.set(g.metadata().take_slice_ended());
             cx.slice_yielded.set(false);
             cx.poll_holding_p(|| g.run());
@@ -396,255 +390,5 @@ fn release_on_exit(cx: &MContext) {
     let held = cx.p.borrow_mut().take();
     for p in held.into_iter().chain(handed) {
         shared.hand_off_p(p);
-    }
-}
-
-// ----- block_on: the main G ---------------------------------------------------
-
-/// The waker of a main G polled on its own thread: sets `woken` and wakes
-/// that thread if it sleeps.
-struct MainWaker {
-    woken: AtomicBool,
-    parker: Arc<Parker>,
-    main_g: Arc<MainG>,
-}
-
-impl Wake for MainWaker {
-    fn wake(self: Arc<Self>) {
-        self.wake_by_ref();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        if !self.woken.swap(true, SeqCst) {
-            self.main_g.woken();
-            // Woken during its own poll (on its own thread), the flag is
-            // enough: the loop looks at it before it sleeps.
-            let on_own_thread = super::current::with_current(|cx| {
-                cx.is_some_and(|cx| std::ptr::eq(Arc::as_ptr(&cx.parker), Arc::as_ptr(&self.parker)))
-            });
-            if !on_own_thread {
-                self.parker.notify();
-            }
-        }
-    }
-}
-
-/// Counts a main goroutine in `Shared::mains` (deadlock detection looks
-/// for one) until dropped, and the calling thread in `Shared::callers`
-/// (its threads) and its parker in `main_parkers` (woken for a panic or
-/// shutdown) while it waits.
-struct Caller {
-    shared: Arc<Shared>,
-    parker: Arc<Parker>,
-}
-
-impl Caller {
-    fn new(shared: &Arc<Shared>) -> Caller {
-        let parker = Arc::new(Parker::new());
-        shared
-            .main_parkers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(parker.clone());
-        shared.callers.fetch_add(1, SeqCst);
-        Caller {
-            shared: shared.clone(),
-            parker,
-        }
-    }
-
-    /// Panics if a detached goroutine's panic is to be raised here
-    /// (`UnhandledPanic::ShutdownRuntime`) or the runtime shut down.
-    fn check(&self) {
-        let shared = &self.shared;
-        if shared.panicked.load(Acquire) {
-            let message = shared.panic.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            panic!("{}", message.unwrap_or_else(|| "a goroutine panicked".into()));
-        }
-        if shared.is_shutdown() {
-            panic!("gpm runtime shut down while block_on was running");
-        }
-    }
-
-    /// Sleeps until notified.
-    fn sleep(&self) {
-        match self.parker.park() {
-            Wakeup::Notified | Wakeup::Shutdown => {}
-            // Nobody hands a caller a P; should one arrive, pass it on.
-            Wakeup::Handoff(p, _) => self.shared.hand_off_p(p),
-        }
-    }
-}
-
-impl Drop for Caller {
-    fn drop(&mut self) {
-        let shared = &self.shared;
-        shared.callers.fetch_sub(1, SeqCst);
-        shared
-            .main_parkers
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|p| !Arc::ptr_eq(p, &self.parker));
-    }
-}
-
-/// Decrements `Shared::mains` when dropped: a main goroutine is over.
-struct MainOver(Arc<Shared>);
-
-impl Drop for MainOver {
-    fn drop(&mut self) {
-        self.0.mains.fetch_sub(1, SeqCst);
-    }
-}
-
-/// `block_on` for any future, `Send` or not (Go's main with
-/// `LockOSThread`): the calling thread polls `future` and nothing else, so
-/// that no goroutine can hold main hostage by blocking the thread main is
-/// tied to. For each poll it takes an idle P if there is one (what it
-/// spawns and readies then goes to that P, as from any goroutine) and hands
-/// it on after (Go's `handoffp` when a locked M's goroutine blocks); with
-/// none idle it polls without one, beside the Ps (as tokio's `block_on`
-/// does), and what it readies goes to the global queue. It never waits for
-/// a P.
-pub(crate) fn run_main<F: Future>(
-    shared: Arc<Shared>,
-    future: F,
-    location: &'static std::panic::Location<'static>,
-) -> F::Output {
-    let caller = Caller::new(&shared);
-    shared.mains.fetch_add(1, SeqCst);
-    let _over = MainOver(shared.clone());
-    let main_g = Arc::new(MainG::new(shared.main_goid(), location));
-    let main = Arc::new(MainWaker {
-        woken: AtomicBool::new(true),
-        parker: caller.parker.clone(),
-        main_g: main_g.clone(),
-    });
-    let waker = Waker::from(main.clone());
-    let mut task_cx = Context::from_waker(&waker);
-    let mut future = std::pin::pin!(future);
-    let cx = MContext::new(shared.clone(), caller.parker.clone());
-
-    shared
-        .main_gs
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(main_g.clone());
-    struct Unlist<'a>(&'a Shared, &'a Arc<MainG>);
-    impl Drop for Unlist<'_> {
-        fn drop(&mut self) {
-            self.0
-                .main_gs
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .retain(|g| !Arc::ptr_eq(g, self.1));
-        }
-    }
-    let _unlist = Unlist(&shared, &main_g);
-
-    cx.enter(|| loop {
-        caller.check();
-        if main.woken.swap(false, SeqCst) {
-            cx.yield_requested.set(false);
-            cx.budget.set(crate::coop::BUDGET);
-            cx.slice_grace.set(main_g.take_slice_ended());
-            cx.slice_yielded.set(false);
-            main_g.start_poll();
-            let polled = {
-                let _p = MainP::take(&cx);
-                cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx))
-            };
-            if let Poll::Ready(output) = polled {
-                return output;
-            }
-            main_g.parked(shared.clock.seconds());
-            if main.woken.load(SeqCst) {
-                main_g.woken();
-            }
-            continue;
-        }
-        caller.sleep();
-    })
-}
-
-/// An idle P held by a `block_on` thread for one poll of its main, handed
-/// on when dropped (also if the poll unwinds).
-struct MainP<'a>(&'a MContext);
-
-impl MainP<'_> {
-    fn take(cx: &MContext) -> MainP<'_> {
-        let shared = &cx.shared;
-        if shared.idle.npidle.load(SeqCst) > 0 {
-            let p = shared.idle.lock().take_p(&shared.ps);
-            if let Some(p) = p {
-                acquire(cx, p, false);
-            }
-        }
-        MainP(cx)
-    }
-}
-
-impl Drop for MainP<'_> {
-    fn drop(&mut self) {
-        let p = self.0.p.borrow_mut().take();
-        if let Some(p) = p {
-            self.0.info.p.store(-1, Relaxed);
-            self.0.shared.give_back_p(p);
-        }
-    }
-}
-
-/// `block_on` for a `Send + 'static` future (Go's main, without
-/// `LockOSThread`): `future` becomes goroutine 1, an ordinary goroutine
-/// that any M runs, with a P, and that is stolen, handed over and preempted
-/// like any other; the calling thread only waits for its result.
-pub(crate) fn run_main_g<F>(
-    shared: Arc<Shared>,
-    future: F,
-    location: &'static std::panic::Location<'static>,
-) -> F::Output
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let caller = Caller::new(&shared);
-    shared.mains.fetch_add(1, SeqCst);
-    let over = MainOver(shared.clone());
-    let goid = shared.main_goid();
-    let mut task = shared.spawn_with_goid(
-        async move {
-            // Dropped with the future, before the result reaches the caller:
-            // deadlock detection never sees a finished main as waiting.
-            let _over = over;
-            future.await
-        },
-        location,
-        goid,
-    );
-    let waker = Waker::from(Arc::new(CallerWaker(caller.parker.clone())));
-    let mut task_cx = Context::from_waker(&waker);
-    loop {
-        if let Poll::Ready(result) = Pin::new(&mut task).poll(&mut task_cx) {
-            return match result {
-                Ok(output) => output,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                Err(e) => panic!("gpm: the main goroutine did not finish: {e}"),
-            };
-        }
-        caller.check();
-        caller.sleep();
-    }
-}
-
-/// Wakes a thread waiting in [`run_main_g`].
-struct CallerWaker(Arc<Parker>);
-
-impl Wake for CallerWaker {
-    fn wake(self: Arc<Self>) {
-        self.0.notify();
-    }
-
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.notify();
     }
 }

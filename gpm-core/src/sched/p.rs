@@ -80,7 +80,7 @@ pub(crate) struct PLocal {
     /// `P::yielded` ([`PLocal::publish_yielded`]).
     pub(crate) yielded: Vec<G>,
     /// Free sudogs for channel waits (Go's `p.sudogcache`).
-    pub(crate) sudogs: crate::chan::SudogCache,
+    pub(crate) sudogs: super::sudog::SudogCache,
 }
 
 /// Creates P number `id`, as its shared and owned halves.
@@ -106,7 +106,7 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             ring: local,
             schedtick: 0,
             yielded: Vec::new(),
-            sudogs: crate::chan::SudogCache::new(),
+            sudogs: super::sudog::SudogCache::new(),
         },
     )
 }

@@ -4,10 +4,10 @@
 
 use super::current;
 use super::g::{GFuture, GInfo, G};
+use super::join::{JoinError, JoinHandle};
 use super::p::{PLocal, Put};
 use super::shared::{Count, Shared};
 use super::shutdown::drop_at_shutdown;
-use crate::JoinError;
 use async_task::ScheduleInfo;
 use std::future::Future;
 use std::panic::Location;
@@ -93,17 +93,23 @@ impl Shared {
     /// Go's `newproc`: creates a G for `future` and makes it runnable. From
     /// a G of this runtime it goes to the current P's runnext; from anywhere
     /// else to the global queue.
-    pub(crate) fn spawn<F>(
-        self: &Arc<Shared>,
-        future: F,
-        location: &'static Location<'static>,
-        detached: bool,
-    ) -> async_task::Task<Result<F::Output, JoinError>, GInfo>
+    pub(crate) fn spawn<F>(self: &Arc<Shared>, future: F, location: &'static Location<'static>) -> JoinHandle<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_as(future, GInfo::new(self.clone(), self.next_goid(), location, detached))
+        JoinHandle::new(self.spawn_as(future, GInfo::new(self.clone(), self.next_goid(), location, false)))
+    }
+
+    /// [`Shared::spawn`] of a detached G (`go!`): nobody awaits it, and its
+    /// panic follows the `UnhandledPanic` rule.
+    pub(crate) fn go<F>(self: &Arc<Shared>, future: F, location: &'static Location<'static>)
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.spawn_as(future, GInfo::new(self.clone(), self.next_goid(), location, true))
+            .detach();
     }
 
     /// [`Shared::spawn`] of goroutine 1: a `Send` main (`block_on_send`).

@@ -3,11 +3,26 @@
 
 use super::g::{panic_message, GInfo, G};
 use super::shared::Shared;
-use crate::runtime::UnhandledPanic;
 use std::any::Any;
 use std::io::Write;
 use std::sync::atomic::Ordering::{Release, SeqCst};
 use std::thread;
+
+/// What happens when a goroutine started with `go!` panics (nobody can
+/// observe its panic through a `JoinHandle`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum UnhandledPanic {
+    /// Print `panic: <message>`, `goroutine N [running]:` and where the
+    /// goroutine was started, then exit the process with status 2 (Go).
+    #[default]
+    ExitProcess,
+    /// Drop the goroutine and carry on.
+    Ignore,
+    /// Make the runtime's `block_on` panic with the goroutine's message
+    /// (what `#[gpm::test]` uses, so one panicking goroutine fails its test).
+    ShutdownRuntime,
+}
 
 impl Shared {
     // ----- shutdown --------------------------------------------------------
@@ -99,6 +114,12 @@ impl Shared {
     }
 
     // ----- panics -----------------------------------------------------------
+
+    /// The message of a detached G's panic under
+    /// `UnhandledPanic::ShutdownRuntime` that no `block_on` re-raised yet.
+    pub(crate) fn take_panic(&self) -> Option<String> {
+        self.panic.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
 
     /// A detached G panicked. Returns the payload if the runtime carries on.
     pub(crate) fn unhandled_panic(&self, info: &GInfo, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {

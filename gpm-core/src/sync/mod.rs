@@ -99,7 +99,7 @@ impl Wake for ThreadWaker {
 /// goroutine queued there.
 #[track_caller]
 fn block_on<F: Future>(what: &str, future: F) -> F::Output {
-    if crate::sched::current::in_runtime() {
+    if crate::sched::in_runtime() {
         panic!(
             "gpm::sync: {what} called from inside a goroutine; it would block this M and every \
              goroutine queued on its P. Use the async version with `.await` instead"

@@ -24,7 +24,7 @@
 
 use super::sema::{Key, Status, WaitQueue};
 use super::{block_on, lock_queue};
-use crate::sched::wait::{park, WaitReason};
+use crate::sched::{park, WaitReason};
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::future::Future;

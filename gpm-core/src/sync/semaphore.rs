@@ -13,7 +13,7 @@
 
 use super::sema::{Key, Status, WaitQueue};
 use super::{block_on, lock_queue};
-use crate::sched::wait::{park, WaitReason};
+use crate::sched::{park, WaitReason};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;

@@ -21,7 +21,7 @@
 
 use crate::chan::{timer_chan, Receiver, WeakChan};
 use crate::runtime::Handle;
-use crate::sched::shared::Shared;
+use crate::sched::Shared;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
@@ -69,7 +69,7 @@ pub fn after(d: Duration) -> Receiver<Instant> {
         ch: ch.downgrade(),
         due: deadline,
     });
-    shared.timers.add(deadline, &Waker::from(fire), current_p());
+    shared.add_timer(deadline, &Waker::from(fire));
     ch.receiver()
 }
 
@@ -98,10 +98,4 @@ pub(super) fn current_shared(what: &str) -> Arc<Shared> {
         Some(h) => h.shared,
         None => panic!("gpm::time::{what} called outside a gpm runtime"),
     }
-}
-
-/// The P of the calling M, whose heap gets the timer (Go adds a timer to
-/// the current P's heap).
-pub(super) fn current_p() -> Option<usize> {
-    crate::sched::current::with_current(|m| m.and_then(|m| m.p_id()))
 }

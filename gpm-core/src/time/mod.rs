@@ -2,7 +2,7 @@
 //!
 //! Timers live with the scheduler: each P keeps a heap of the timers its
 //! goroutines started, the Ms fire them as they look for work, and an idle
-//! M sleeps only until the earliest one (see `timers.rs` in gpm-core). A
+//! M sleeps only until the earliest one (see `sched/timers.rs` in gpm-core). A
 //! million pending timers cost O(log n) to add and O(1) to cancel.
 //!
 //! | file | Go's name | what it is |

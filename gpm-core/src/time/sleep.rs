@@ -1,9 +1,6 @@
 //! `sleep` and `sleep_until` (Go's `time.Sleep`).
 
-use crate::sched::current;
-use crate::sched::shared::Shared;
-use crate::sched::timers::TimerKey;
-use crate::sched::wait::{self, WaitReason};
+use crate::sched::{self, Shared, TimerKey, WaitReason};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -98,7 +95,7 @@ impl Sleep {
 
     fn cancel(&mut self) {
         if let Some((shared, key)) = self.timer.take() {
-            shared.timers.cancel(key);
+            shared.cancel_timer(key);
         }
     }
 }
@@ -113,37 +110,26 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         if let Some((shared, key)) = &this.timer {
-            if shared.timers.update(*key, cx.waker()) {
+            if shared.update_timer(*key, cx.waker()) {
                 this.fired = true;
                 this.timer = None;
                 return Poll::Ready(());
             }
-            wait::park(WaitReason::Sleep);
+            sched::park(WaitReason::Sleep);
             return Poll::Pending;
         }
-        let timer = current::with_current(|m| {
-            let m = m?;
-            // Already past by sysmon's coarse clock: done, without reading
-            // the clock (a deadline just past is caught by the timers).
-            let coarse_now = m.shared.clock.millis().saturating_mul(1_000_000);
-            if m.shared.timers.to_nanos(this.deadline) <= coarse_now {
-                return Some(None);
-            }
-            let p = m.p_id();
-            Some(Some((
-                m.shared.clone(),
-                m.shared.timers.add(this.deadline, cx.waker(), p),
-            )))
-        });
-        let Some(timer) = timer else {
+        let Some(shared) = sched::current_shared() else {
             panic!("gpm::time::sleep polled outside a gpm runtime; await it inside a goroutine or block_on");
         };
-        let Some(timer) = timer else {
+        // Already past by sysmon's coarse clock: done, without reading the
+        // clock (a deadline just past is caught by the timers).
+        if shared.is_past_coarse(this.deadline) {
             this.fired = true;
             return Poll::Ready(());
-        };
-        this.timer = Some(timer);
-        wait::park(WaitReason::Sleep);
+        }
+        let key = shared.add_timer(this.deadline, cx.waker());
+        this.timer = Some((shared, key));
+        sched::park(WaitReason::Sleep);
         Poll::Pending
     }
 }

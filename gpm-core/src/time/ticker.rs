@@ -23,10 +23,10 @@
 //! step: Go's `when += period * (1 + (now-when)/period)`. The ticks missed
 //! meanwhile are dropped, as Go drops them.
 
-use super::after::{current_p, current_shared};
+use super::after::current_shared;
 use crate::chan::{timer_chan, Receiver, WeakChan};
-use crate::sched::shared::Shared;
-use crate::sched::timers::TimerKey;
+use crate::sched::Shared;
+use crate::sched::TimerKey;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Wake, Waker};
 use std::time::{Duration, Instant};
@@ -250,7 +250,7 @@ impl TickState {
             state: self.clone(),
             generation: inner.generation,
         }));
-        inner.timer = Some(shared.timers.add(inner.next, &waker, current_p()));
+        inner.timer = Some(shared.add_timer(inner.next, &waker));
     }
 
     /// Stops the ticks of the current generation: a new generation, the
@@ -261,7 +261,7 @@ impl TickState {
             if let Some(shared) = self.shared.upgrade() {
                 // False if it has fired: its waker then finds an old
                 // generation.
-                shared.timers.cancel(key);
+                shared.cancel_timer(key);
             }
         }
         if let Some(ch) = self.ch.upgrade() {
@@ -343,7 +343,7 @@ mod tests {
             let mut armed = usize::MAX;
             for _ in 0..200 {
                 crate::time::sleep(Duration::from_millis(5)).await;
-                armed = shared.timers.armed();
+                armed = shared.armed_timers();
                 if armed == 0 {
                     break;
                 }
@@ -360,9 +360,9 @@ mod tests {
             let shared = super::current_shared("test");
             let ticker = super::Ticker::new(Duration::from_secs(3600));
             let ticks = ticker.receiver();
-            assert_eq!(shared.timers.armed(), 1);
+            assert_eq!(shared.armed_timers(), 1);
             drop(ticker);
-            assert_eq!(shared.timers.armed(), 0);
+            assert_eq!(shared.armed_timers(), 0);
             assert!(ticks.try_recv().is_err());
         });
     }

@@ -1,34 +1,13 @@
-//! `gpm::syscall`: run a blocking call inline without stalling the P (Go's
-//! `entersyscall` / `exitsyscall`).
+//! The mechanism of `gpm::syscall`: a blocking call inline, with the P up
+//! for grabs (Go's `entersyscall` / `exitsyscall`).
 
-use crate::sched::current::{self, MContext};
+use super::current::{self, MContext};
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
-/// Runs `f`, a call that may block its thread (a file read, a DNS lookup, a
-/// C library call), inline on this goroutine's thread, without stalling the
-/// goroutines queued behind it.
-///
-/// A short call costs a few loads and stores, no atomic read-modify-write. While it runs, the P stays
-/// with this thread; if it is still running at sysmon's next look (20 µs
-/// to 1 ms apart while goroutines run) and the P has other goroutines to
-/// run, sysmon hands the P to another thread. When `f` returns, the goroutine
-/// goes on with its P if nobody took it, else with an idle P if there is
-/// one, else it yields at its next gpm operation (a channel operation, a
-/// timer, I/O: any leaf future) and waits in the global queue for a P, as
-/// Go's `exitsyscall` does; the thread then parks as idle. Code between
-/// `syscall`'s return and that operation runs without a P.
-///
-/// Unlike `spawn_blocking`, no thread switch happens for a short call; for
-/// a long call that should not occupy this goroutine, `spawn_blocking` is
-/// the better tool. Outside a goroutine, `syscall(f)` is just `f()`.
-///
-/// ```
-/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
-/// let text = gpm::syscall(|| std::fs::read_to_string("Cargo.toml"));
-/// assert!(text.is_ok());
-/// # });
-/// ```
-pub fn syscall<R>(f: impl FnOnce() -> R) -> R {
+/// Runs `f` with the P up for grabs (`crate::syscall`'s mechanism): marks
+/// the P as in a syscall, runs `f`, and takes the P back, or another, or
+/// none (then the goroutine yields at its next leaf operation).
+pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
     current::with_current(move |m| {
         let Some(m) = m.filter(|m| enter(m)) else {
             return f();

@@ -1,7 +1,7 @@
 //! `JoinHandle`: the result of a G started with [`spawn`](crate::spawn), or
 //! of a job started with [`spawn_blocking`](crate::spawn_blocking).
 
-use crate::sched::g::{panic_message, GInfo};
+use super::g::{panic_message, GInfo};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -98,12 +98,12 @@ impl<T> Future for JoinHandle<T> {
     type Output = Result<T, JoinError>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        std::task::ready!(crate::coop::proceed(cx));
+        std::task::ready!(super::preempt::proceed(cx));
         let goid = self.id();
         let task = self.task.as_mut().expect("JoinHandle polled after it returned Ready");
         match Pin::new(task).poll(cx) {
             Poll::Pending => {
-                crate::sched::wait::park(crate::sched::wait::WaitReason::Join);
+                super::wait::park(super::wait::WaitReason::Join);
                 Poll::Pending
             }
             Poll::Ready(result) => {

@@ -284,7 +284,7 @@ fn allocate() -> NonNull<Sudog> {
 pub(crate) fn acquire() -> NonNull<Sudog> {
     // During a poll the P waits in its hold: `with_p` reaches it there.
     // During a poll the M holds its P's cache (see `MContext::poll_holding_p`).
-    let from_p = crate::sched::current::with_current(|m| Some(m?.sudogs.try_borrow_mut().ok()?.acquire()));
+    let from_p = super::current::with_current(|m| Some(m?.sudogs.try_borrow_mut().ok()?.acquire()));
     from_p.unwrap_or_else(|| lock_central().pop().map_or_else(allocate, |sg| sg.0))
 }
 
@@ -298,7 +298,7 @@ pub(crate) unsafe fn release(sg: NonNull<Sudog>) {
     // SAFETY: the caller's contract: we own it. Its other fields are set
     // anew by whoever acquires it next.
     debug_assert!(unsafe { !(*sg.as_ptr()).linked });
-    let kept = crate::sched::current::with_current(|m| {
+    let kept = super::current::with_current(|m| {
         m?.sudogs.try_borrow_mut().ok()?.release(sg);
         Some(())
     });

@@ -1,7 +1,7 @@
 //! Goroutine dumps (Go's `runtime.Stack(buf, true)` and the SIGQUIT dump).
 
-use crate::sched::g::GState;
-use crate::sched::shared::Shared;
+use super::g::GState;
+use super::shared::Shared;
 use std::fmt::Write;
 use std::panic::Location;
 
