@@ -29,7 +29,7 @@
 //! | --- | --- | --- |
 //! | `sema.rs` | `sema.go` (`semaRoot`, `sudog`) | the FIFO of waiting goroutines, with hand-off |
 //! | `mutex.rs` | `sync.Mutex` | a lock with Go's normal and starvation modes |
-//! | `rwlock.rs` | `sync.RWMutex` | readers-writer lock; a waiting writer blocks new readers |
+//! | `rwlock/` | `sync.RWMutex` | readers-writer lock; a waiting writer blocks new readers (`mod.rs`: the lock, its futures and guards; `raw.rs`: the turn-taking protocol) |
 //! | `waitgroup.rs` | `sync.WaitGroup` | wait for a collection of goroutines |
 //! | `once.rs` | `sync.Once`, `sync.OnceValue` | run an initialisation once |
 //! | `semaphore.rs` | `x/sync/semaphore.Weighted` | weighted FIFO semaphore |
