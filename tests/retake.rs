@@ -1,3 +1,4 @@
+// Its own binary: `short_syscalls_start_no_threads` checks that no thread starts; other tests' load would start one.
 //! sysmon takes the P from an M stuck in a poll or in `gpm::syscall`, so
 //! the goroutines queued behind it still run (issue 4).
 //!

@@ -1,3 +1,4 @@
+// Its own binary: the SCHED lines checked come from a child whose start other tests' load delays.
 //! schedtrace (`GPM_DEBUG=schedtrace=MS[,scheddetail=1]`) and the SIGQUIT
 //! goroutine dump, each checked in a child process (this test binary again).
 

@@ -621,7 +621,7 @@ fn ping_pong(rt: Runtime) {
 /// Unbuffered ping-pong timing, for a person to read (`--ignored
 /// --nocapture`); asserts nothing about speed.
 #[test]
-#[ignore = "timing aid: cargo test --release --test chan -- --ignored --nocapture"]
+#[ignore = "timing aid: cargo test --release --test channel ping_pong_timing -- --ignored --nocapture"]
 fn ping_pong_timing() {
     for procs in [1, 2] {
         let rt = gpm::runtime::Builder::new().procs(procs).build().unwrap();

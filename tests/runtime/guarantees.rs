@@ -393,7 +393,7 @@ async fn gpm_test_main_is_a_goroutine() {
     // Seen from another goroutine while it waits: goroutine 1, started here.
     let dump = gpm::spawn(async { gpm::runtime::dump() }).await.unwrap();
     assert!(
-        dump.contains("goroutine 1 [") && dump.contains("]:\nmain at tests/guarantees.rs:"),
+        dump.contains("goroutine 1 [") && dump.contains("]:\nmain at tests/runtime/guarantees.rs:"),
         "{dump}"
     );
     let start = Instant::now();
@@ -411,7 +411,7 @@ async fn gpm_test_local_main_is_not_held_hostage() {
     let not_send = std::rc::Rc::new(7);
     let dump = gpm::runtime::dump();
     assert!(
-        dump.starts_with("goroutine 1 [running]:\nmain at tests/guarantees.rs:"),
+        dump.starts_with("goroutine 1 [running]:\nmain at tests/runtime/guarantees.rs:"),
         "{dump}"
     );
     let start = Instant::now();

@@ -1,33 +1,9 @@
 //! The seed's four programs (`examples/seed_*.rs`), run as the binaries
 //! `cargo test` builds, with their output checked against Go's.
 
-use std::path::PathBuf;
+use crate::example;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
-
-/// The example binary `name`, built by `cargo test` beside this test's.
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir.join("examples").join(name);
-    {
-        // Up to date when `cargo test` built the examples; built here when
-        // only this test was asked for (or the example is stale).
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", name]);
-        if dir.ends_with("release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-        assert!(status.success(), "could not build example {name}");
-    }
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
 
 /// Runs an example, killing it after 60 s (a hang is a failure).
 fn run(name: &str, procs: Option<&str>) -> Output {

@@ -6,8 +6,9 @@ use std::process::Command;
 
 /// Runs this test binary again, only `test`, with `GPM_CHILD` set.
 fn run_child(test: &str) -> std::process::Output {
+    let name = crate::test_name(module_path!(), test);
     Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env("GPM_CHILD", "1")
         .output()
         .unwrap()
@@ -35,7 +36,7 @@ fn detached_panic_exits_with_status_2_like_go() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("tests/panics.rs:"),
+        stderr.contains("tests/runtime/panics.rs:"),
         "the spawn location is named: {stderr}"
     );
 }
@@ -207,8 +208,9 @@ fn shutdown_with_a_goroutine_panicking_in_drop() {
         eprintln!("survived the shutdown");
         return;
     }
+    let name = crate::test_name(module_path!(), "shutdown_with_a_goroutine_panicking_in_drop");
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["shutdown_with_a_goroutine_panicking_in_drop", "--exact", "--nocapture"])
+        .args([name.as_str(), "--exact", "--nocapture"])
         .env("GPM_CHILD", "1")
         .env("GPM_IGNORE", "1")
         .output()

@@ -37,8 +37,9 @@ fn huge_gomaxprocs_env_is_reported_and_ignored() {
         println!("ran with {procs} Ps");
         return;
     }
+    let name = crate::test_name(module_path!(), "huge_gomaxprocs_env_is_reported_and_ignored");
     let out = Command::new(std::env::current_exe().unwrap())
-        .args(["huge_gomaxprocs_env_is_reported_and_ignored", "--exact", "--nocapture"])
+        .args([name.as_str(), "--exact", "--nocapture"])
         .env("GPM_CHILD", "1")
         .env("GOMAXPROCS", "1073741824")
         .output()
@@ -52,8 +53,9 @@ fn huge_gomaxprocs_env_is_reported_and_ignored() {
 
 /// Runs this test binary again, only `test`, with `GPM_CHILD` set.
 fn run_child(test: &str) -> std::process::Output {
+    let name = crate::test_name(module_path!(), test);
     Command::new(std::env::current_exe().unwrap())
-        .args([test, "--exact", "--nocapture", "--test-threads=1"])
+        .args([name.as_str(), "--exact", "--nocapture", "--test-threads=1"])
         .env("GPM_CHILD", "1")
         .output()
         .unwrap()

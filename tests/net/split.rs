@@ -165,7 +165,7 @@ fn unix_owned_halves_echo_1mib(rt: Runtime) {
 /// With futures' `read_to_end` and a 1 MiB vector this used to hang: the
 /// vector's spare capacity is zeroed on every poll, so each poll overstayed
 /// its time slice before its first read and yielded there, every time.
-/// Fixed in `coop` (`tests/preempt.rs` has the regression test).
+/// Fixed in `coop` (`tests/runtime/preempt.rs` has the regression test).
 fn borrowed_halves_in_one_goroutine(rt: Runtime) {
     rt.block_on(async {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
