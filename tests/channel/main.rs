@@ -7,6 +7,8 @@
 //! - [`exactly_once`]: every value sent is received exactly once when
 //!   operations are cut short by `timeout` or lose a `select!` to a timer
 //!   (was `tests/exactly_once.rs`).
+//!
+//! Go's own channel and select tests, ported, are in `tests/golang/`.
 
 mod chan;
 mod exactly_once;

@@ -29,7 +29,8 @@
 //! threads a runtime starts, and other tests' load makes sysmon start some)
 //! and schedtrace with the SIGQUIT dump (`tests/trace.rs`: the SCHED lines
 //! checked come from a child whose start other tests' load delays). The
-//! blocking pool is in `tests/blocking.rs`.
+//! blocking pool is in `tests/blocking.rs`, Go's
+//! `TestPreemptionAfterSyscall` in `tests/golang/runtime_proc.rs`.
 
 mod guarantees;
 mod limits;
