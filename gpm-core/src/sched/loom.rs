@@ -1,7 +1,7 @@
 //! One door for every synchronisation primitive the scheduler uses.
 //!
 //! Under `cfg(loom)` these are loom's model-checked types, so the same queue
-//! and park code runs in `tests/loom_*.rs`; otherwise they are `std`'s. Code
+//! and park code runs in the models of `loom_tests.rs`; otherwise they are `std`'s. Code
 //! in gpm-core imports atomics, `Mutex`, `Condvar`, `Arc` and `UnsafeCell`
 //! from here and nowhere else.
 
