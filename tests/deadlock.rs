@@ -138,8 +138,38 @@ fn case(name: &str) {
             });
             let _ = never.recv().await; // nobody sends
         }),
+        // A main whose thread the OS leaves unscheduled while it sets the
+        // main up (counted, not yet listed or queued): under load this read
+        // as a deadlock with no goroutine to show.
+        "stalled_main_start" => stalled(2).block_on(async { std::process::exit(0) }),
+        "stalled_send_main_start" => stalled(2).block_on_send(async { std::process::exit(0) }),
+        // The same beside a goroutine that waits for good (from an earlier
+        // main): everything found waits, but the new main is on its way.
+        "stalled_send_main_beside_a_waiter" => {
+            let rt = stalled(2);
+            rt.block_on_send(async {
+                let ch = gpm::chan::<u32>(0);
+                gpm::go!(async move {
+                    let _ = ch.recv().await; // nobody sends
+                });
+                while !gpm::runtime::dump().contains("[chan receive]") {
+                    gpm::yield_now().await;
+                }
+            });
+            rt.block_on_send(async { std::process::exit(0) })
+        }
         _ => panic!("unknown case {name}"),
     }
+}
+
+/// A runtime whose `block_on` callers stall for 300 ms (30 sysmon looks
+/// or more) while they set up their main.
+fn stalled(procs: usize) -> Runtime {
+    Builder::new()
+        .procs(procs)
+        .stall_main_start(Duration::from_millis(300))
+        .build()
+        .unwrap()
 }
 
 /// Main joins a goroutine that joins itself: every goroutine waits on a
@@ -195,6 +225,9 @@ fn main() {
         "ticker_blocked_main",
         "ticker_blocked_send_main",
         "tick_main",
+        "stalled_main_start",
+        "stalled_send_main_start",
+        "stalled_send_main_beside_a_waiter",
     ];
     let children: Vec<_> = silent
         .iter()

@@ -102,13 +102,18 @@ fn shutdown_timeout_does_not_wait_for_a_stuck_poll() {
             });
             started.recv().await;
             // A parked goroutine too, to be dropped by the shutdown.
-            let tx = started.clone();
+            let never = gpm::chan::<()>(0);
+            let stuck = never.clone();
             gpm::go!(async move {
                 let _dropped = Dropped(d);
-                tx.send(()).await.unwrap();
-                std::future::pending::<()>().await;
+                stuck.recv().await; // nobody sends
             });
-            started.recv().await;
+            // Parked for sure before the shutdown (not still on its way
+            // there on an M that a loaded machine has not scheduled).
+            while !gpm::runtime::dump().contains("[chan receive]") {
+                gpm::yield_now().await;
+            }
+            drop(never); // the goroutine holds a handle: nothing closes
         });
         let start = Instant::now();
         if background {

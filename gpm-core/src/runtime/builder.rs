@@ -28,6 +28,7 @@ pub struct Builder {
     blocking_keep_alive: Duration,
     blocking_spawn_failures: usize,
     m_spawn_failures: usize,
+    main_start_stall: Option<Duration>,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -54,6 +55,7 @@ impl Builder {
             blocking_keep_alive: crate::sched::DEFAULT_BLOCKING_KEEP_ALIVE,
             blocking_spawn_failures: 0,
             m_spawn_failures: 0,
+            main_start_stall: None,
         }
     }
 
@@ -167,6 +169,14 @@ impl Builder {
         self
     }
 
+    /// Test aid: a `block_on` caller sleeps for `d` while it sets up its
+    /// main, as a thread the OS does not schedule for a while would.
+    #[doc(hidden)]
+    pub fn stall_main_start(mut self, d: Duration) -> Builder {
+        self.main_start_stall = Some(d);
+        self
+    }
+
     /// Builds the runtime. No thread starts until there is work.
     ///
     /// # Errors
@@ -238,6 +248,7 @@ impl Builder {
             blocking_keep_alive: self.blocking_keep_alive,
             blocking_spawn_failures: self.blocking_spawn_failures,
             m_spawn_failures: self.m_spawn_failures,
+            main_start_stall: self.main_start_stall,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
         });
         crate::sched::install_sigquit();

@@ -108,6 +108,14 @@ impl Drop for Caller {
     }
 }
 
+/// The test aid `Builder::stall_main_start`: the caller sleeps while it
+/// sets up its main, as a thread the OS leaves unscheduled would.
+fn stall_main_start(shared: &Shared) {
+    if let Some(stall) = shared.config.main_start_stall {
+        std::thread::sleep(stall);
+    }
+}
+
 /// Decrements `Shared::mains` when dropped: a main goroutine is over.
 struct MainOver(Arc<Shared>);
 
@@ -132,8 +140,7 @@ pub(crate) fn run_main<F: Future>(
     location: &'static std::panic::Location<'static>,
 ) -> F::Output {
     let caller = Caller::new(&shared);
-    shared.mains.fetch_add(1, SeqCst);
-    let _over = MainOver(shared.clone());
+    stall_main_start(&shared);
     let main_g = Arc::new(MainG::new(shared.main_goid(), location));
     let main = Arc::new(MainWaker {
         woken: AtomicBool::new(true),
@@ -161,6 +168,11 @@ pub(crate) fn run_main<F: Future>(
         }
     }
     let _unlist = Unlist(&shared, &main_g);
+    // Counted as a main only once listed (and uncounted before it is
+    // unlisted: `_over` drops first): deadlock detection must never see a
+    // main under way that it cannot find.
+    shared.mains.fetch_add(1, SeqCst);
+    let _over = MainOver(shared.clone());
 
     cx.enter(|| loop {
         caller.check();
@@ -228,8 +240,13 @@ where
     F::Output: Send + 'static,
 {
     let caller = Caller::new(&shared);
+    // From here until goroutine 1 is queued, deadlock detection cannot see
+    // it (it is counted in `mains` before it exists, so that its future can
+    // uncount it): `mains_starting` says that a main is on its way.
+    shared.mains_starting.fetch_add(1, SeqCst);
     shared.mains.fetch_add(1, SeqCst);
     let over = MainOver(shared.clone());
+    stall_main_start(&shared);
     let goid = shared.main_goid();
     let mut task = shared.spawn_with_goid(
         async move {
@@ -241,6 +258,7 @@ where
         location,
         goid,
     );
+    shared.mains_starting.fetch_sub(1, SeqCst);
     let waker = Waker::from(Arc::new(CallerWaker(caller.parker.clone())));
     let mut task_cx = Context::from_waker(&waker);
     loop {

@@ -5,7 +5,9 @@
 //! is reported when two looks, one sysmon tick or more apart, both find
 //!
 //! - a main goroutine in progress (its future not done), waiting on a gpm
-//!   primitive;
+//!   primitive, and no main being set up;
+//! - every goroutine alive listed as waiting on a gpm primitive (none is
+//!   on its way into a run queue, or running without a P);
 //! - every P idle, no M spinning, and every run queue empty;
 //! - no P acquired in between (so no goroutine ran in between);
 //! - no timer armed or being fired (a timer counts until the goroutine it
@@ -74,13 +76,32 @@ fn all_asleep(shared: &Shared) -> bool {
     {
         return false;
     }
+    if shared.mains_starting.load(SeqCst) != 0 {
+        return false;
+    }
     let mains = shared.main_gs.lock().unwrap_or_else(|e| e.into_inner());
     // A `Send` main is a goroutine like the others: with every P idle and
     // nothing queued it waits too, and a wait on a foreign future is
     // counted above. Mains polled on their own threads are checked here.
-    mains
-        .iter()
-        .all(|g| matches!(g.state(), GState::Waiting(reason) if reason != WaitReason::Foreign))
+    let waiting = |state| matches!(state, GState::Waiting(reason) if reason != WaitReason::Foreign);
+    if !mains.iter().all(|g| waiting(g.state())) {
+        return false;
+    }
+    let own_thread_mains = mains.len();
+    drop(mains);
+    // Every goroutine alive has parked (is listed) and waits now. The
+    // queues and the Ps say nothing about a goroutine on its way into a run
+    // queue (spawned from a thread without a P: counted, not yet queued) or
+    // running without a P (after its syscall lost the P, until its next
+    // leaf operation): a thread stalled there by the OS for two looks read
+    // as a deadlock under load.
+    let mut listed = 0;
+    let mut all_waiting = true;
+    shared.registry.for_each(|info| {
+        listed += 1;
+        all_waiting &= waiting(info.state());
+    });
+    all_waiting && shared.goroutines() <= listed + own_thread_mains
 }
 
 /// True if every thread of this process belongs to this runtime.

@@ -161,7 +161,6 @@ impl Registry {
     }
 
     /// Runs `f` on the info of every listed G (for dumps and stats).
-    #[allow(dead_code)] // used by dumps (issue: toolkit)
     pub(crate) fn for_each(&self, mut f: impl FnMut(&GInfo)) {
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());

@@ -43,6 +43,9 @@ pub(crate) struct Config {
     pub(crate) blocking_spawn_failures: usize,
     /// M thread starts to fail on purpose (a hidden test aid).
     pub(crate) m_spawn_failures: usize,
+    /// How long a `block_on` caller stalls while it sets up its main (a
+    /// hidden test aid: a thread the OS does not schedule).
+    pub(crate) main_start_stall: Option<std::time::Duration>,
     /// `GPM_DEBUG` (schedtrace).
     pub(crate) debug: super::trace::Debug,
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
@@ -110,6 +113,9 @@ pub(crate) struct Shared {
     /// Main goroutines under way (one per `block_on`), until their future
     /// is done: deadlock detection needs one waiting.
     pub(super) mains: AtomicUsize,
+    /// `block_on_send` calls between counting their main in `mains` and
+    /// queueing it as goroutine 1 (deadlock detection: progress).
+    pub(super) mains_starting: AtomicUsize,
     /// Threads in `block_on` (they belong to the runtime while there).
     pub(super) callers: AtomicUsize,
     /// [`Count`]s made where no P of this runtime was at hand (the per-P
@@ -185,6 +191,7 @@ impl Shared {
             threads: AtomicUsize::new(0),
             blocking,
             mains: AtomicUsize::new(0),
+            mains_starting: AtomicUsize::new(0),
             callers: AtomicUsize::new(0),
             counts_outside: Default::default(),
             clock,
