@@ -97,7 +97,7 @@ pub mod __private {
     //! Support for gpm's macros; not a public API.
     /// `select!`'s engine.
     pub use gpm_core::chan::select;
-    pub use gpm_core::runtime::__private::{go, LocalMain, Main, SendMain};
+    pub use gpm_core::runtime::__private::{go, LocalMain, Main, SendMain, UnhandledPanic};
 }
 
 /// The README's examples, compiled and run as doctests so that they stay true.

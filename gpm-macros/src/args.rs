@@ -1,5 +1,5 @@
-//! The options inside the attribute's parentheses: `procs = N` and
-//! `crate = "path"`.
+//! The options inside the attribute's parentheses: `procs = N`,
+//! `unhandled_panic = "..."` and `crate = "path"`.
 //!
 //! Every option is checked even after one is found bad, so a single build
 //! reports all of them; a bad option is left at its default so the function
@@ -14,7 +14,20 @@ use crate::entry::Kind;
 use crate::errors::Errors;
 
 /// The valid options, as error messages list them.
-const VALID_OPTIONS: &str = "the options are `procs = <integer>` and `crate = \"<path>\"`";
+const VALID_OPTIONS: &str = "the options are `procs = <integer>`, \
+     `unhandled_panic = \"exit_process\" | \"ignore\" | \"shutdown_runtime\"` and `crate = \"<path>\"`";
+
+/// The values of `unhandled_panic`, as written, with the variants of
+/// `gpm::runtime::UnhandledPanic` they name.
+const UNHANDLED_PANIC: [(&str, &str); 3] = [
+    ("exit_process", "ExitProcess"),
+    ("ignore", "Ignore"),
+    ("shutdown_runtime", "ShutdownRuntime"),
+];
+
+/// The values of `unhandled_panic`, as error messages list them.
+const UNHANDLED_PANIC_VALUES: &str = "\"exit_process\" (Go's crash, `#[gpm::main]`'s default), \
+     \"ignore\" or \"shutdown_runtime\" (`#[gpm::test]`'s default)";
 
 /// The parsed options of one `#[gpm::main(...)]` or `#[gpm::test(...)]`.
 #[derive(Default)]
@@ -24,6 +37,10 @@ pub(crate) struct Args {
     pub(crate) procs: Option<usize>,
     /// `crate = "path"`: where the gpm crate is; `None` means `::gpm`.
     pub(crate) crate_path: Option<Path>,
+    /// `unhandled_panic = "..."`: the `UnhandledPanic` variant's name;
+    /// `None` leaves the macro's default (the builder's for main,
+    /// `ShutdownRuntime` for a test).
+    pub(crate) unhandled_panic: Option<&'static str>,
 }
 
 impl Args {
@@ -71,6 +88,17 @@ impl Args {
                 self.crate_path = Some(parse_crate_path(&option.value)?);
                 Ok(())
             }
+            ("unhandled_panic", Meta::NameValue(option)) => {
+                self.unhandled_panic = Some(parse_unhandled_panic(&option.value)?);
+                Ok(())
+            }
+            ("unhandled_panic", meta) => Err(Error::new_spanned(
+                meta,
+                format!(
+                    "`unhandled_panic` needs a value, e.g. `#[{kind}(unhandled_panic = \"ignore\")]`; \
+                     the values are {UNHANDLED_PANIC_VALUES}"
+                ),
+            )),
             ("procs", meta) => Err(Error::new_spanned(
                 meta,
                 format!("`procs` needs a value, e.g. `#[{kind}(procs = 4)]`"),
@@ -123,6 +151,40 @@ fn parse_procs(value: &Expr) -> syn::Result<usize> {
         ));
     }
     Ok(procs)
+}
+
+/// Parses the value of `unhandled_panic = "..."`: one of the string
+/// literals in [`UNHANDLED_PANIC`]; gives the variant's name.
+fn parse_unhandled_panic(value: &Expr) -> syn::Result<&'static str> {
+    let Expr::Lit(ExprLit {
+        lit: Lit::Str(literal), ..
+    }) = value
+    else {
+        return Err(Error::new_spanned(
+            value,
+            format!(
+                "`unhandled_panic` takes a string literal, e.g. `unhandled_panic = \"ignore\"`; \
+                 the values are {UNHANDLED_PANIC_VALUES}"
+            ),
+        ));
+    };
+    let written = literal.value();
+    UNHANDLED_PANIC
+        .iter()
+        .find(|(name, _)| *name == written)
+        .map(|(_, variant)| *variant)
+        .ok_or_else(|| {
+            // `"Ignore"`, `"ShutdownRuntime"`: the variant's name.
+            let squashed = |s: &str| s.replace('_', "").to_lowercase();
+            let hint = UNHANDLED_PANIC
+                .iter()
+                .find(|(name, _)| squashed(name) == squashed(&written))
+                .map_or(String::new(), |(name, _)| format!("; did you mean \"{name}\"?"));
+            Error::new(
+                literal.span(),
+                format!("unknown `unhandled_panic` value {written:?}; the values are {UNHANDLED_PANIC_VALUES}{hint}"),
+            )
+        })
 }
 
 /// Parses the value of `crate = "path"`: a string literal holding a path.

@@ -4,7 +4,7 @@
 //! #[gpm::main(procs = 4)]          #[attrs]
 //! #[attrs]                         vis fn main() -> Ret {
 //! vis async fn main() -> Ret {  =>     use ::gpm::__private::{LocalMain as _, SendMain as _};
-//!     body                             (&::gpm::__private::Main::new(Some(4), {
+//!     body                             (&::gpm::__private::Main::new(Some(4), None, {
 //! }                                        async fn __gpm_body() -> Ret { body }
 //!                                          __gpm_body()
 //!                                      })).run_main()
@@ -196,6 +196,13 @@ impl AsyncFn {
             Some(procs) => quote!(::core::option::Option::Some(#procs)),
             None => quote!(::core::option::Option::None),
         };
+        let unhandled_panic = match args.unhandled_panic {
+            Some(variant) => {
+                let variant = syn::Ident::new(variant, Span::call_site());
+                quote!(::core::option::Option::Some(#gpm::__private::UnhandledPanic::#variant))
+            }
+            None => quote!(::core::option::Option::None),
+        };
         let mut block = Group::new(Delimiter::Brace, body);
         block.set_span(brace_span);
         // The body as an `async fn` of its own: its future's type (and so
@@ -211,7 +218,7 @@ impl AsyncFn {
         } else {
             quote!(async move #block)
         };
-        let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#procs, #body_fn));
+        let mut call_args = Group::new(Delimiter::Parenthesis, quote!(#procs, #unhandled_panic, #body_fn));
         call_args.set_span(tail_end);
         let mut fn_body = Group::new(
             Delimiter::Brace,

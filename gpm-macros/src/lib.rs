@@ -15,6 +15,12 @@
 //!
 //! - `procs = N`: run with `N` Ps (Go's `GOMAXPROCS`), `N >= 1`. Without it
 //!   the runtime picks its default, the number of CPUs.
+//! - `unhandled_panic = "exit_process" | "ignore" | "shutdown_runtime"`:
+//!   what a panic in a goroutine nobody joins does, one of
+//!   `gpm::runtime::UnhandledPanic`'s variants in snake case (as tokio
+//!   spells them). `#[gpm::main]`'s default is the runtime builder's,
+//!   `"exit_process"` (Go's crash); `#[gpm::test]`'s is
+//!   `"shutdown_runtime"` (the test fails).
 //! - `crate = "path"`: where to find gpm, for code that renames the crate or
 //!   re-exports it; the default is `::gpm`.
 //!
@@ -65,7 +71,21 @@ use entry::Kind;
 ///
 /// - `procs = N`: the number of Ps (Go's `GOMAXPROCS`), at least 1. The
 ///   default is the runtime's, the number of CPUs.
+/// - `unhandled_panic = "..."`: what a panic in a goroutine started with
+///   `go!` does (a `spawn`ed one's panic goes to its `JoinHandle`): `"exit_process"` (the default, as
+///   `Builder`'s: print the panic and exit with status 2, Go's rule),
+///   `"ignore"`, or `"shutdown_runtime"`; see
+///   `gpm::runtime::UnhandledPanic`.
 /// - `crate = "path"`: the path to gpm, if it is not `::gpm`.
+///
+/// ```
+/// #[gpm::main(unhandled_panic = "ignore")]
+/// async fn main() {
+///     let wg = gpm::sync::WaitGroup::new();
+///     wg.go(async { panic!("dropped, and the program goes on") });
+///     wg.wait().await; // the goroutine is gone; main carries on
+/// }
+/// ```
 ///
 /// The function may have any name, attributes and visibility. It must be
 /// `async` and take no parameters and no generics.
@@ -112,7 +132,20 @@ pub fn main(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// - `procs = N`: the number of Ps (Go's `GOMAXPROCS`), at least 1. The
 ///   default is the runtime's, the number of CPUs.
+/// - `unhandled_panic = "..."`: what a panic in a detached goroutine does:
+///   `"shutdown_runtime"` (the default here: the test fails with the
+///   goroutine's message), `"ignore"`, or `"exit_process"`; see
+///   `gpm::runtime::UnhandledPanic`.
 /// - `crate = "path"`: the path to gpm, if it is not `::gpm`.
+///
+/// ```no_run
+/// #[gpm::test(unhandled_panic = "ignore")]
+/// async fn a_goroutine_may_panic() {
+///     let wg = gpm::sync::WaitGroup::new();
+///     wg.go(async { panic!("ignored: the test still passes") });
+///     wg.wait().await;
+/// }
+/// ```
 ///
 /// The function must be `async` and take no parameters and no generics, and
 /// must not also carry `#[test]`.

@@ -127,7 +127,7 @@ impl<T: futures_io::AsyncBufRead> ::tokio::io::AsyncBufRead for Compat<T> {
 impl<T: ::tokio::io::AsyncRead> futures_io::AsyncRead for Compat<T> {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
         let mut buf = ::tokio::io::ReadBuf::new(buf);
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         ready!(with_tokio(|| inner.poll_read(cx, &mut buf)))?;
         Poll::Ready(Ok(buf.filled().len()))
     }
@@ -154,7 +154,7 @@ impl<T: ::tokio::io::AsyncRead> futures_io::AsyncRead for Compat<T> {
 /// ```
 impl<T: ::tokio::io::AsyncWrite> futures_io::AsyncWrite for Compat<T> {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll_write(cx, buf))
     }
 
@@ -163,17 +163,17 @@ impl<T: ::tokio::io::AsyncWrite> futures_io::AsyncWrite for Compat<T> {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll_write_vectored(cx, bufs))
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll_flush(cx))
     }
 
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll_shutdown(cx))
     }
 }
@@ -195,7 +195,7 @@ impl<T: ::tokio::io::AsyncWrite> futures_io::AsyncWrite for Compat<T> {
 /// ```
 impl<T: ::tokio::io::AsyncBufRead> futures_io::AsyncBufRead for Compat<T> {
     fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll_fill_buf(cx))
     }
 

@@ -21,6 +21,30 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 //!
+//! # What it costs: one tokio thread, and where `tokio::spawn` runs
+//!
+//! The first [`Compat`] poll (or [`handle`] call) starts a global tokio
+//! runtime with **one** worker thread, named `gpm-compat-tokio` (set
+//! `GPM_COMPAT_TOKIO_THREADS=N` before first use for more). It drives
+//! tokio's reactor and timers; the wrapped futures still run on gpm's Ms.
+//! But **whatever calls `tokio::spawn`** (hyper-util's server and client
+//! helpers, tower, many tokio-based crates) starts a tokio task, and tokio
+//! tasks run on that one thread, not on goroutines: a server whose
+//! connections are `tokio::spawn`ed serves them all from one thread. For
+//! HTTP, prefer the native paths, gpm-compat's `serve` and connector,
+//! which run connections as goroutines on gpm's netpoller; keep `Compat`
+//! for crates that need tokio's reactor and have no other way.
+//!
+//! So that this is not found out by profiling, the runtime says so once,
+//! on stderr, when it starts with its default size:
+//!
+//! ```text
+//! gpm-compat: started a tokio runtime with 1 worker thread ("gpm-compat-tokio") for tokio's
+//! IO and timers under `Compat`; tasks started with `tokio::spawn` run on it, not on goroutines.
+//! For servers and clients prefer gpm-compat's `serve` and connector, which run on gpm.
+//! (Set GPM_COMPAT_TOKIO_THREADS=N to size this runtime; that also silences this notice.)
+//! ```
+//!
 //! # How it works
 //!
 //! tokio's leaf futures find their reactor and timer wheel through a
@@ -125,7 +149,10 @@ static RUNTIME: OnceLock<::tokio::runtime::Runtime> = OnceLock::new();
 fn runtime() -> &'static ::tokio::runtime::Runtime {
     RUNTIME.get_or_init(|| {
         let threads = match std::env::var(THREADS_VAR) {
-            Err(_) => DEFAULT_THREADS,
+            Err(_) => {
+                notice();
+                DEFAULT_THREADS
+            }
             Ok(v) => match v.trim().parse::<usize>() {
                 Ok(n) if n > 0 => n,
                 _ => {
@@ -144,6 +171,23 @@ fn runtime() -> &'static ::tokio::runtime::Runtime {
             .build()
             .expect("gpm-compat: cannot start the tokio runtime")
     })
+}
+
+/// Says once, on stderr, when the global runtime starts with its default
+/// size, what it is and what runs on it: a server that hands its work to
+/// `tokio::spawn` runs on this one thread, not on the goroutines, and
+/// nothing else would tell its author (the program works, slowly). A
+/// counter in `stats()` would be seen only by someone who already
+/// suspects it. Setting [`THREADS_VAR`] sizes the runtime on purpose, and
+/// silences the notice.
+fn notice() {
+    eprintln!(
+        "gpm-compat: started a tokio runtime with {DEFAULT_THREADS} worker thread \
+         (\"gpm-compat-tokio\") for tokio's IO and timers under `Compat`; \
+         tasks started with `tokio::spawn` run on it, not on goroutines. \
+         For servers and clients prefer gpm-compat's `serve` and connector, which run on gpm. \
+         (Set {THREADS_VAR}=N to size this runtime; that also silences this notice.)"
+    );
 }
 
 /// The handle of the global tokio runtime that [`Compat`] provides (started
@@ -190,20 +234,41 @@ pin_project! {
     ///   `AsyncBufRead` when `T` implements futures-io's, and futures-io's
     ///   when `T` implements tokio's.
     ///
-    /// Dropping a `Compat` drops `T` with the tokio context set too, for
-    /// tokio types whose drop needs it.
+    /// Dropping a `Compat` that has been polled drops `T` with the tokio
+    /// context set too, for values made during a poll whose drop needs it
+    /// (a type that spawns a clean-up task, say). One never polled drops
+    /// `T` as it is: what it holds was made outside the wrapper (and
+    /// `tokio::spawn`, called without a tokio context, drops the future
+    /// it was given at a moment when entering tokio's runtime would
+    /// panic, hiding tokio's "must be called from the context of a Tokio
+    /// 1.x runtime").
     #[derive(Debug)]
     pub struct Compat<T> {
         // `None` only after `into_inner` took it out.
         #[pin]
         inner: Option<T>,
+        // Set by the first poll that ran with the tokio context (as a
+        // future, or as tokio IO seen as futures-io).
+        entered: bool,
     }
 
     impl<T> PinnedDrop for Compat<T> {
         fn drop(this: Pin<&mut Self>) {
-            let mut inner = this.project().inner;
-            if inner.is_some() {
+            let this = this.project();
+            let mut inner = this.inner;
+            if inner.is_none() {
+                return;
+            }
+            if *this.entered {
                 with_tokio(|| inner.set(None));
+            } else {
+                // Never polled: whatever it holds was made outside the
+                // wrapper, and drops as it would without it. This is also
+                // where `tokio::spawn` called without a tokio context drops
+                // the future it was given, while it holds tokio's context
+                // cell: entering the runtime here would panic with "already
+                // borrowed" and hide tokio's own message.
+                inner.set(None);
             }
         }
     }
@@ -224,7 +289,10 @@ impl<T> Compat<T> {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new(inner: T) -> Compat<T> {
-        Compat { inner: Some(inner) }
+        Compat {
+            inner: Some(inner),
+            entered: false,
+        }
     }
 
     /// The wrapped value.
@@ -259,6 +327,14 @@ impl<T> Compat<T> {
         self.project().inner.as_pin_mut().expect(TAKEN)
     }
 
+    /// The wrapped value, pinned, for a poll about to run with the tokio
+    /// context: from now on the value is dropped with the context too.
+    fn enter_pin_mut(self: Pin<&mut Self>) -> Pin<&mut T> {
+        let this = self.project();
+        *this.entered = true;
+        this.inner.as_pin_mut().expect(TAKEN)
+    }
+
     /// Unwraps the value (dropped later without the tokio context).
     ///
     /// ```
@@ -274,7 +350,7 @@ impl<F: Future> Future for Compat<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let inner = self.get_pin_mut();
+        let inner = self.enter_pin_mut();
         with_tokio(|| inner.poll(cx))
     }
 }

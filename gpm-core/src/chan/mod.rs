@@ -32,6 +32,37 @@
 //! the channel: only `close` does. Sending on a closed channel returns the
 //! value (Go panics); closing twice returns [`CloseError`] (Go panics).
 //!
+//! # With the futures ecosystem
+//! [`Receiver`] is a `Stream` (and a `FusedStream`), [`Sender`] a `Sink`,
+//! and the futures of `send`, `recv`, `JoinHandle`, `sleep`, `timeout` and
+//! the `sync` locks are `FusedFuture`s: `futures::select!` takes them
+//! without `.fuse()` (pinned with `std::pin::pin!` when they are not
+//! `Unpin`, as `RecvFuture` and `SendFuture` are not).
+//!
+//! `close` on a handle is Go's `close(ch)`: synchronous, it returns
+//! `Result<(), CloseError>`, and it is the method that `tx.close()` finds,
+//! ahead of `futures::SinkExt::close`. So `tx.close().await` does not
+//! compile; the `Sink`'s close, which first waits for the item handed to
+//! the sink to be sent and then closes the channel, is
+//! `SinkExt::close(&mut tx).await`:
+//!
+//! ```
+//! use futures::SinkExt;
+//! # gpm::runtime::Runtime::new().unwrap().block_on(async {
+//! let ch = gpm::chan::<u32>(1);
+//! let mut tx = ch.sender();
+//! tx.feed(1).await.unwrap(); // handed to the sink, maybe not sent yet
+//! SinkExt::close(&mut tx).await.unwrap(); // sends it, then closes
+//! assert!(ch.is_closed());
+//! assert_eq!(ch.recv().await, Some(1));
+//!
+//! let ch = gpm::chan::<u32>(0);
+//! let tx = ch.sender();
+//! tx.close().unwrap(); // Go's close(ch): no await
+//! assert!(tx.close().is_err()); // closing twice
+//! # });
+//! ```
+//!
 //! # How it works (Go's `chan.go` and `select.go`)
 //! | file | Go's name | what it is |
 //! | --- | --- | --- |
@@ -421,7 +452,9 @@ impl<T> fmt::Debug for Chan<T> {
 }
 
 /// A send-only handle (Go's `chan<- T`): send and close. Cheap to clone.
-/// It is also a `futures_sink::Sink`, whose `close` closes the channel.
+/// It is also a `futures_sink::Sink`, whose `close` closes the channel;
+/// `tx.close()` is Go's close, so call the sink's as
+/// `SinkExt::close(&mut tx).await` (see [`Sender::close`]).
 ///
 /// ```
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
@@ -468,7 +501,25 @@ impl<T> Sender<T> {
         self.chan.send_blocking(value)
     }
 
-    /// As [`Chan::close`].
+    /// As [`Chan::close`]: Go's `close(ch)`, at once, without waiting.
+    ///
+    /// This inherent method is what `tx.close()` calls, not the `Sink`'s
+    /// `close` (`futures::SinkExt::close`), so `tx.close().await` does not
+    /// compile. The sink's close waits for the item handed to the sink
+    /// (`feed`, `start_send`) to be sent, then closes the channel; call it
+    /// by its trait's name (see [the module docs](crate::chan)):
+    ///
+    /// ```
+    /// use futures::SinkExt;
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let ch = gpm::chan::<u8>(1);
+    /// let mut tx = ch.sender();
+    /// tx.feed(7).await.unwrap();
+    /// SinkExt::close(&mut tx).await.unwrap(); // flush, then close(ch)
+    /// assert_eq!(ch.recv().await, Some(7));
+    /// assert!(tx.close().is_err()); // Go's close: already closed
+    /// # });
+    /// ```
     pub fn close(&self) -> Result<(), CloseError> {
         self.chan.close()
     }

@@ -361,6 +361,8 @@ impl<T> SendWait<T> {
 pub struct RecvFuture<'a, T> {
     chan: &'a Hchan<T>,
     wait: RecvWait<T>,
+    /// Set when `poll` has returned `Ready` (`FusedFuture`).
+    done: bool,
 }
 
 impl<'a, T> RecvFuture<'a, T> {
@@ -368,6 +370,7 @@ impl<'a, T> RecvFuture<'a, T> {
         RecvFuture {
             chan,
             wait: RecvWait::new(),
+            done: false,
         }
     }
 }
@@ -376,10 +379,37 @@ impl<T> Future for RecvFuture<'_, T> {
     type Output = Option<T>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        // `&self` is enough: the wait's mutable parts are cells, and it is
-        // pinned in place with us.
-        let this = self.into_ref().get_ref();
-        this.wait.poll_recv(this.chan, cx)
+        // SAFETY: nothing is moved out of `this`: the wait is only used
+        // through `&`, in place, and `done` is a plain flag.
+        let this = unsafe { self.get_unchecked_mut() };
+        let result = this.wait.poll_recv(this.chan, cx);
+        this.done |= result.is_ready();
+        result
+    }
+}
+
+/// True once the receive has given its value (or `None`), so
+/// `futures::select!` takes a pinned `RecvFuture` as it is (no `.fuse()`).
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let a = gpm::chan::<u8>(1);
+/// let b = gpm::chan::<u8>(1);
+/// b.send(2).await.unwrap();
+/// let mut ra = std::pin::pin!(a.recv());
+/// let mut rb = std::pin::pin!(b.recv());
+/// let got = futures::select! {
+///     v = ra => v,
+///     v = rb => v,
+/// };
+/// assert_eq!(got, Some(2));
+/// assert!(rb.is_terminated() && !ra.is_terminated());
+/// # });
+/// ```
+impl<T> futures_core::FusedFuture for RecvFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -420,6 +450,8 @@ impl<T> fmt::Debug for RecvFuture<'_, T> {
 pub struct SendFuture<'a, T> {
     chan: &'a Hchan<T>,
     wait: SendWait<T>,
+    /// Set when `poll` has returned `Ready` (`FusedFuture`).
+    done: bool,
 }
 
 impl<'a, T> SendFuture<'a, T> {
@@ -427,6 +459,7 @@ impl<'a, T> SendFuture<'a, T> {
         SendFuture {
             chan,
             wait: SendWait::new(Some(value)),
+            done: false,
         }
     }
 }
@@ -435,8 +468,30 @@ impl<T> Future for SendFuture<'_, T> {
     type Output = Result<(), SendError<T>>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.into_ref().get_ref();
-        this.wait.poll_send(this.chan, cx)
+        // SAFETY: as in `RecvFuture::poll`: the wait stays in place.
+        let this = unsafe { self.get_unchecked_mut() };
+        let result = this.wait.poll_send(this.chan, cx);
+        this.done |= result.is_ready();
+        result
+    }
+}
+
+/// True once the send has completed (`Ok`, or `Err` on a closed channel),
+/// so `futures::select!` takes a pinned `SendFuture` as it is.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let ch = gpm::chan::<u8>(1);
+/// let mut send = std::pin::pin!(ch.send(1));
+/// futures::select! { r = send => r.unwrap() }
+/// assert!(send.is_terminated());
+/// assert_eq!(ch.try_recv(), Ok(1));
+/// # });
+/// ```
+impl<T> futures_core::FusedFuture for SendFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

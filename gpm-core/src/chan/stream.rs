@@ -9,7 +9,7 @@
 use super::error::SendError;
 use super::ops::{RecvWait, SendWait};
 use super::{Receiver, Sender};
-use futures_core::Stream;
+use futures_core::{FusedStream, Stream};
 use futures_sink::Sink;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -17,11 +17,16 @@ use std::task::{ready, Context, Poll};
 /// The receive a [`Receiver`] polls as a `Stream`.
 pub(crate) struct StreamState<T> {
     wait: Option<Pin<Box<RecvWait<T>>>>,
+    /// Set once `poll_next` has returned `None`: the stream has ended.
+    ended: bool,
 }
 
 impl<T> StreamState<T> {
     pub(crate) fn new() -> StreamState<T> {
-        StreamState { wait: None }
+        StreamState {
+            wait: None,
+            ended: false,
+        }
     }
 }
 
@@ -43,6 +48,9 @@ impl<T> SinkState<T> {
 
 /// Receives until the channel is closed and drained. Dropping the receiver
 /// between items loses nothing (see [`RecvFuture`](super::RecvFuture)).
+/// Once it has ended it stays ended (it is a `FusedStream`), even if a
+/// cancelled receive elsewhere puts a value back into the closed channel:
+/// [`Receiver::recv`] still gets that one.
 ///
 /// ```
 /// use futures::StreamExt;
@@ -61,8 +69,42 @@ impl<T> Stream for Receiver<T> {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
         let this = self.get_mut();
+        if this.stream.ended {
+            return Poll::Ready(None);
+        }
         let wait = this.stream.wait.get_or_insert_with(|| Box::pin(RecvWait::new()));
-        wait.as_ref().get_ref().poll_recv(this.chan.hchan(), cx)
+        let item = ready!(wait.as_ref().get_ref().poll_recv(this.chan.hchan(), cx));
+        this.stream.ended = item.is_none();
+        Poll::Ready(item)
+    }
+}
+
+/// True once the stream has ended (the channel closed and drained), so
+/// `futures::select!` takes a `Receiver` as it is (no `.fuse()`).
+///
+/// ```
+/// use futures::stream::{FusedStream, StreamExt};
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let ch = gpm::chan(1);
+/// ch.send(1).await.unwrap();
+/// ch.close().unwrap();
+/// let mut rx = ch.receiver();
+/// let mut got = Vec::new();
+/// loop {
+///     futures::select! {
+///         v = rx.next() => match v {
+///             Some(v) => got.push(v),
+///             None => break,
+///         },
+///     }
+/// }
+/// assert_eq!(got, [1]);
+/// assert!(rx.is_terminated());
+/// # });
+/// ```
+impl<T> FusedStream for Receiver<T> {
+    fn is_terminated(&self) -> bool {
+        self.stream.ended
     }
 }
 

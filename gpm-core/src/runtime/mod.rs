@@ -409,7 +409,8 @@ pub mod __private {
     //! further, otherwise (`Runtime::block_on`). The body is an `async fn`
     //! of its own, so that its future's type is known when the method is
     //! chosen.
-    use super::{Builder, Handle, UnhandledPanic};
+    pub use super::UnhandledPanic;
+    use super::{Builder, Handle};
     use std::cell::Cell;
     use std::future::Future;
     use std::panic::Location;
@@ -426,14 +427,21 @@ pub mod __private {
 
     /// A `#[gpm::main]` or `#[gpm::test]` body and its options.
     pub struct Main<F> {
-        procs: Option<usize>,
+        options: Options,
         future: Cell<Option<F>>,
     }
 
+    /// The attribute's options: `procs = N`, `unhandled_panic = "..."`.
+    #[derive(Clone, Copy)]
+    struct Options {
+        procs: Option<usize>,
+        unhandled_panic: Option<UnhandledPanic>,
+    }
+
     impl<F> Main<F> {
-        pub fn new(procs: Option<usize>, future: F) -> Main<F> {
+        pub fn new(procs: Option<usize>, unhandled_panic: Option<UnhandledPanic>, future: F) -> Main<F> {
             Main {
-                procs,
+                options: Options { procs, unhandled_panic },
                 future: Cell::new(Some(future)),
             }
         }
@@ -443,33 +451,40 @@ pub mod __private {
         }
     }
 
-    /// The runtime of a `#[gpm::main]` / `#[gpm::test]`, with `procs = N`.
+    /// The runtime of a `#[gpm::main]` / `#[gpm::test]`: `builder` (the
+    /// macro's defaults) with the attribute's options.
     #[track_caller]
-    fn build(mut builder: Builder, procs: Option<usize>) -> super::Runtime {
-        if let Some(n) = procs {
+    fn build(mut builder: Builder, options: Options) -> super::Runtime {
+        if let Some(n) = options.procs {
             builder = builder.procs(n);
+        }
+        if let Some(what) = options.unhandled_panic {
+            builder = builder.unhandled_panic(what);
         }
         builder.build().unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Runs `#[gpm::main]`'s body with `run`. After it the process may
-    /// exit while other goroutines run (Go's rule), so the runtime is not
-    /// shut down (which would wait for running goroutines).
+    /// Runs `#[gpm::main]`'s body with `run`, on a runtime with the
+    /// builder's defaults (`UnhandledPanic::ExitProcess` unless set). After
+    /// it the process may exit while other goroutines run (Go's rule), so
+    /// the runtime is not shut down (which would wait for running
+    /// goroutines).
     #[track_caller]
-    fn main_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
-        let rt = build(Builder::new(), procs);
+    fn main_with<T>(options: Options, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
+        let rt = build(Builder::new(), options);
         let output = run(rt.handle(), Location::caller());
         std::mem::forget(rt);
         output
     }
 
     /// Runs `#[gpm::test]`'s body with `run`: a panic in any goroutine
-    /// fails the test. A goroutine may panic after the body's last poll:
-    /// the runtime is shut down (which waits for running goroutines) and
-    /// looked at once more.
+    /// fails the test (`UnhandledPanic::ShutdownRuntime`, unless the
+    /// attribute sets another). A goroutine may panic after the body's last
+    /// poll: the runtime is shut down (which waits for running goroutines)
+    /// and looked at once more.
     #[track_caller]
-    fn test_with<T>(procs: Option<usize>, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
-        let rt = build(Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime), procs);
+    fn test_with<T>(options: Options, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
+        let rt = build(Builder::new().unhandled_panic(UnhandledPanic::ShutdownRuntime), options);
         let output = run(rt.handle(), Location::caller());
         let shared = rt.handle().shared.clone();
         drop(rt);
@@ -496,12 +511,12 @@ pub mod __private {
 
         #[track_caller]
         fn run_main(&self) -> F::Output {
-            main_with(self.procs, |rt, at| rt.block_on_send_at(self.take(), at))
+            main_with(self.options, |rt, at| rt.block_on_send_at(self.take(), at))
         }
 
         #[track_caller]
         fn run_test(&self) -> F::Output {
-            test_with(self.procs, |rt, at| rt.block_on_send_at(self.take(), at))
+            test_with(self.options, |rt, at| rt.block_on_send_at(self.take(), at))
         }
     }
 
@@ -517,12 +532,12 @@ pub mod __private {
 
         #[track_caller]
         fn run_main(&self) -> F::Output {
-            main_with(self.procs, |rt, at| rt.block_on_at(self.take(), at))
+            main_with(self.options, |rt, at| rt.block_on_at(self.take(), at))
         }
 
         #[track_caller]
         fn run_test(&self) -> F::Output {
-            test_with(self.procs, |rt, at| rt.block_on_at(self.take(), at))
+            test_with(self.options, |rt, at| rt.block_on_at(self.take(), at))
         }
     }
 }

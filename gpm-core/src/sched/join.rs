@@ -7,6 +7,7 @@ use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::ptr::NonNull;
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll};
 
 /// An owned permission to await a goroutine's result.
@@ -30,6 +31,8 @@ pub struct JoinHandle<T> {
     task: Option<async_task::FallibleTask<Result<T, JoinError>, GInfo>>,
     /// The G's metadata; kept alive by `task`'s reference to the G.
     info: NonNull<GInfo>,
+    /// Set when `poll` has returned `Ready` (`FusedFuture::is_terminated`).
+    done: bool,
 }
 
 // SAFETY: `info` is only read and `GInfo` is `Sync`; the task handle is
@@ -47,6 +50,7 @@ impl<T> JoinHandle<T> {
         JoinHandle {
             task: Some(task.fallible()),
             info,
+            done: false,
         }
     }
 
@@ -107,10 +111,30 @@ impl<T> Future for JoinHandle<T> {
                 Poll::Pending
             }
             Poll::Ready(result) => {
+                self.done = true;
                 // `None`: the runtime shut down and dropped the G.
                 Poll::Ready(result.unwrap_or_else(|| Err(JoinError::cancelled(goid))))
             }
         }
+    }
+}
+
+/// True once the handle has given its result, so `futures::select!` takes
+/// a `JoinHandle` as it is (no `.fuse()`), and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut h = gpm::spawn(async { 7 });
+/// assert!(!h.is_terminated());
+/// let v = futures::select! { r = h => r.unwrap() };
+/// assert_eq!(v, 7);
+/// assert!(h.is_terminated());
+/// # });
+/// ```
+impl<T> futures_core::FusedFuture for JoinHandle<T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -127,6 +151,21 @@ impl<T> fmt::Debug for JoinHandle<T> {
 /// (aborted through its handle, or dropped when its runtime shut down); or
 /// why a [`spawn_blocking`](crate::spawn_blocking) job did not run: no
 /// thread could be started for it ([`JoinError::is_spawn_failure`]).
+///
+/// A `JoinError` is `Send + Sync + 'static`, as tokio's is, so `?` turns it
+/// into a `Box<dyn Error + Send + Sync>` (or an `anyhow::Error`):
+///
+/// ```
+/// use std::error::Error;
+///
+/// async fn answer() -> Result<u32, Box<dyn Error + Send + Sync>> {
+///     let h = gpm::spawn(async { 42 });
+///     Ok(h.await?)
+/// }
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// assert_eq!(answer().await.unwrap(), 42);
+/// # });
+/// ```
 pub struct JoinError {
     goid: u64,
     repr: Repr,
@@ -134,7 +173,10 @@ pub struct JoinError {
 
 enum Repr {
     Cancelled,
-    Panic(Box<dyn Any + Send + 'static>),
+    /// The payload is `Send` but not `Sync`; the `Mutex` makes the error
+    /// `Sync`. It is locked only by `Display` / `Debug` (to read the
+    /// message) and taken apart by value in `try_into_panic`.
+    Panic(Mutex<Box<dyn Any + Send + 'static>>),
     /// A blocking job never ran: starting a pool thread failed and none was
     /// there to run it.
     SpawnFailure(std::io::Error),
@@ -151,7 +193,7 @@ impl JoinError {
     pub(crate) fn panic(goid: u64, payload: Box<dyn Any + Send + 'static>) -> JoinError {
         JoinError {
             goid,
-            repr: Repr::Panic(payload),
+            repr: Repr::Panic(Mutex::new(payload)),
         }
     }
 
@@ -216,7 +258,7 @@ impl JoinError {
     /// The panic payload, or the error back if it was not a panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, JoinError> {
         match self.repr {
-            Repr::Panic(p) => Ok(p),
+            Repr::Panic(p) => Ok(p.into_inner().unwrap_or_else(PoisonError::into_inner)),
             repr => Err(JoinError { goid: self.goid, repr }),
         }
     }
@@ -226,7 +268,15 @@ impl fmt::Display for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "goroutine {} was cancelled", self.goid),
-            Repr::Panic(p) => write!(f, "goroutine {} panicked: {}", self.goid, panic_message(p.as_ref())),
+            Repr::Panic(p) => {
+                let payload = p.lock().unwrap_or_else(PoisonError::into_inner);
+                write!(
+                    f,
+                    "goroutine {} panicked: {}",
+                    self.goid,
+                    panic_message(payload.as_ref())
+                )
+            }
             Repr::SpawnFailure(e) => write!(
                 f,
                 "blocking job {} did not run: no thread could be started for it: {e}",
@@ -240,18 +290,27 @@ impl fmt::Debug for JoinError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.repr {
             Repr::Cancelled => write!(f, "JoinError::Cancelled(goroutine {})", self.goid),
-            Repr::Panic(p) => write!(
-                f,
-                "JoinError::Panic(goroutine {}, {:?})",
-                self.goid,
-                panic_message(p.as_ref())
-            ),
+            Repr::Panic(p) => {
+                let payload = p.lock().unwrap_or_else(PoisonError::into_inner);
+                write!(
+                    f,
+                    "JoinError::Panic(goroutine {}, {:?})",
+                    self.goid,
+                    panic_message(payload.as_ref())
+                )
+            }
             Repr::SpawnFailure(e) => write!(f, "JoinError::SpawnFailure(job {}, {e:?})", self.goid),
         }
     }
 }
 
 impl std::error::Error for JoinError {}
+
+// `?` into `Box<dyn Error + Send + Sync>` and anyhow need all three.
+const _: fn() = || {
+    fn assert_send_sync_static<T: Send + Sync + 'static>() {}
+    assert_send_sync_static::<JoinError>();
+};
 
 impl From<JoinError> for std::io::Error {
     fn from(e: JoinError) -> std::io::Error {

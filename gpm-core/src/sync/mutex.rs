@@ -332,7 +332,11 @@ impl<T: ?Sized> Mutex<T> {
     /// # });
     /// ```
     pub fn lock(&self) -> LockFuture<'_, T> {
-        LockFuture { mutex: self, key: None }
+        LockFuture {
+            mutex: self,
+            key: None,
+            done: false,
+        }
     }
 
     /// Takes the lock if it is free now (Go's `TryLock`). In starvation
@@ -411,6 +415,8 @@ pub struct LockFuture<'a, T: ?Sized> {
     mutex: &'a Mutex<T>,
     /// Our slot in the queue, once we wait.
     key: Option<Key>,
+    /// Set when `poll` has returned the guard (`FusedFuture`).
+    done: bool,
 }
 
 impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
@@ -419,7 +425,31 @@ impl<'a, T: ?Sized> Future for LockFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<MutexGuard<'a, T>> {
         let this = self.get_mut();
         ready!(this.mutex.raw.poll_lock(&mut this.key, cx));
+        this.done = true;
         Poll::Ready(MutexGuard::new(this.mutex))
+    }
+}
+
+/// True once the future has completed, so `futures::select!` takes it as
+/// it is (no `.fuse()`) and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let m = gpm::sync::Mutex::new(1);
+/// let mut lock = m.lock();
+/// let never = gpm::chan::<()>(0);
+/// let mut recv = std::pin::pin!(never.recv());
+/// futures::select! {
+///     g = lock => assert_eq!(*g, 1),
+///     _ = recv => unreachable!(),
+/// }
+/// assert!(lock.is_terminated());
+/// # });
+/// ```
+impl<T: ?Sized> futures_core::FusedFuture for LockFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 

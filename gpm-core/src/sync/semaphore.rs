@@ -109,6 +109,7 @@ impl Semaphore {
             sem: self,
             n,
             key: None,
+            done: false,
         }
     }
 
@@ -256,14 +257,44 @@ pub struct AcquireFuture<'a> {
     sem: &'a Semaphore,
     n: usize,
     key: Option<Key>,
+    /// Set when `poll` has returned `Ready` (`FusedFuture`).
+    done: bool,
 }
 
 impl Future for AcquireFuture<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        ready!(crate::coop::proceed(cx));
         let this = self.get_mut();
+        let result = this.poll_acquire(cx);
+        this.done |= result.is_ready();
+        result
+    }
+}
+
+/// True once the future has completed, so `futures::select!` takes it as
+/// it is (no `.fuse()`) and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let sem = gpm::sync::Semaphore::new(2);
+/// let mut acquire = sem.acquire(2);
+/// futures::select! { () = acquire => {} }
+/// assert!(acquire.is_terminated());
+/// assert_eq!(sem.available_permits(), 0);
+/// # });
+/// ```
+impl futures_core::FusedFuture for AcquireFuture<'_> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl AcquireFuture<'_> {
+    fn poll_acquire(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        ready!(crate::coop::proceed(cx));
+        let this = self;
         let sem = this.sem;
         if let Some(k) = this.key {
             let mut queue = lock_queue(&sem.queue);

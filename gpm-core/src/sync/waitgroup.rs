@@ -173,7 +173,11 @@ impl WaitGroup {
     /// # });
     /// ```
     pub fn wait(&self) -> WaitFuture<'_> {
-        WaitFuture { group: self, key: None }
+        WaitFuture {
+            group: self,
+            key: None,
+            done: false,
+        }
     }
 
     /// [`wait`](WaitGroup::wait) on a plain thread, parking it.
@@ -276,14 +280,44 @@ fn counted(state: u64, delta: isize) -> u64 {
 pub struct WaitFuture<'a> {
     group: &'a WaitGroup,
     key: Option<Key>,
+    /// Set when `poll` has returned `Ready` (`FusedFuture`).
+    done: bool,
 }
 
 impl Future for WaitFuture<'_> {
     type Output = ();
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
-        ready!(crate::coop::proceed(cx));
         let this = self.get_mut();
+        let result = this.poll_wait(cx);
+        this.done |= result.is_ready();
+        result
+    }
+}
+
+/// True once the future has completed, so `futures::select!` takes it as
+/// it is (no `.fuse()`) and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let wg = gpm::sync::WaitGroup::new();
+/// wg.go(async {});
+/// let mut wait = wg.wait();
+/// futures::select! { () = wait => {} }
+/// assert!(wait.is_terminated());
+/// # });
+/// ```
+impl futures_core::FusedFuture for WaitFuture<'_> {
+    fn is_terminated(&self) -> bool {
+        self.done
+    }
+}
+
+impl WaitFuture<'_> {
+    fn poll_wait(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        ready!(crate::coop::proceed(cx));
+        let this = self;
         let inner = &*this.group.inner;
         if let Some(k) = this.key {
             let mut queue = lock_queue(&inner.queue);

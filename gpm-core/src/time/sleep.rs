@@ -134,6 +134,30 @@ impl Future for Sleep {
     }
 }
 
+/// True once the sleep has completed (until [`Sleep::reset`] moves the
+/// deadline again), so `futures::select!` takes a `Sleep` as it is and
+/// skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// use std::time::Duration;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut sleep = gpm::time::sleep(Duration::from_millis(1));
+/// let never = gpm::chan::<()>(0);
+/// let mut recv = never.recv();
+/// futures::select! {
+///     () = sleep => {}
+///     _ = recv => unreachable!(),
+/// }
+/// assert!(sleep.is_terminated());
+/// # });
+/// ```
+impl futures_core::FusedFuture for Sleep {
+    fn is_terminated(&self) -> bool {
+        self.fired
+    }
+}
+
 impl Drop for Sleep {
     fn drop(&mut self) {
         self.cancel();

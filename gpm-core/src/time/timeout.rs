@@ -43,6 +43,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future,
         sleep: sleep_until(super::deadline_after(duration)),
+        done: false,
     }
 }
 
@@ -51,6 +52,7 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future,
         sleep: sleep_until(deadline),
+        done: false,
     }
 }
 
@@ -63,6 +65,8 @@ pin_project_lite::pin_project! {
         future: F,
         #[pin]
         sleep: Sleep,
+        // Set when `poll` has returned `Ready` (`FusedFuture`).
+        done: bool,
     }
 }
 
@@ -84,10 +88,12 @@ impl<F: Future> Future for Timeout<F> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         if let Poll::Ready(v) = this.future.as_mut().poll(cx) {
+            *this.done = true;
             return Poll::Ready(Ok(v));
         }
         match this.sleep.poll(cx) {
             Poll::Ready(()) => {
+                *this.done = true;
                 // One last poll in which gpm's channel operations give up
                 // instead of waiting: one that completed meanwhile is
                 // reported, and none can complete after `Elapsed`.
@@ -98,5 +104,25 @@ impl<F: Future> Future for Timeout<F> {
             }
             Poll::Pending => Poll::Pending,
         }
+    }
+}
+
+/// True once the timeout has given its answer (`Ok` or `Err(Elapsed)`),
+/// whatever the inner future is, so `futures::select!` takes a `Timeout`
+/// as it is (pinned, as any `!Unpin` future in `select!`).
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// use std::time::Duration;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let mut t = std::pin::pin!(gpm::time::timeout(Duration::from_secs(10), async { 1 }));
+/// let v = futures::select! { r = t => r.unwrap() };
+/// assert_eq!(v, 1);
+/// assert!(t.is_terminated());
+/// # });
+/// ```
+impl<F: Future> futures_core::FusedFuture for Timeout<F> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }

@@ -91,7 +91,11 @@ impl<T: ?Sized> RwLock<T> {
     /// # });
     /// ```
     pub fn read(&self) -> ReadFuture<'_, T> {
-        ReadFuture { lock: self, key: None }
+        ReadFuture {
+            lock: self,
+            key: None,
+            done: false,
+        }
     }
 
     /// Waits for exclusive access (Go's `Lock`). From the moment it waits,
@@ -105,7 +109,11 @@ impl<T: ?Sized> RwLock<T> {
     /// # });
     /// ```
     pub fn write(&self) -> WriteFuture<'_, T> {
-        WriteFuture { lock: self, key: None }
+        WriteFuture {
+            lock: self,
+            key: None,
+            done: false,
+        }
     }
 
     /// Shared access if no writer holds or waits for the lock now (Go's
@@ -209,6 +217,8 @@ impl<T: ?Sized + fmt::Debug> fmt::Debug for RwLock<T> {
 pub struct ReadFuture<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     key: Option<Key>,
+    /// Set when `poll` has returned the guard (`FusedFuture`).
+    done: bool,
 }
 
 impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
@@ -217,10 +227,29 @@ impl<'a, T: ?Sized> Future for ReadFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RwLockReadGuard<'a, T>> {
         let this = self.get_mut();
         ready!(this.lock.raw.poll_read(&mut this.key, cx));
+        this.done = true;
         Poll::Ready(RwLockReadGuard {
             lock: this.lock,
             _marker: PhantomData,
         })
+    }
+}
+
+/// True once the future has completed, so `futures::select!` takes it as
+/// it is (no `.fuse()`) and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let l = gpm::sync::RwLock::new(1);
+/// let mut read = l.read();
+/// futures::select! { g = read => assert_eq!(*g, 1) }
+/// assert!(read.is_terminated());
+/// # });
+/// ```
+impl<T: ?Sized> futures_core::FusedFuture for ReadFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
@@ -245,6 +274,8 @@ impl<T: ?Sized> fmt::Debug for ReadFuture<'_, T> {
 pub struct WriteFuture<'a, T: ?Sized> {
     lock: &'a RwLock<T>,
     key: Option<Key>,
+    /// Set when `poll` has returned the guard (`FusedFuture`).
+    done: bool,
 }
 
 impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
@@ -253,10 +284,30 @@ impl<'a, T: ?Sized> Future for WriteFuture<'a, T> {
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<RwLockWriteGuard<'a, T>> {
         let this = self.get_mut();
         ready!(this.lock.raw.poll_write(&mut this.key, cx));
+        this.done = true;
         Poll::Ready(RwLockWriteGuard {
             lock: this.lock,
             _marker: PhantomData,
         })
+    }
+}
+
+/// True once the future has completed, so `futures::select!` takes it as
+/// it is (no `.fuse()`) and skips it after its branch ran.
+///
+/// ```
+/// use futures::future::FusedFuture;
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let l = gpm::sync::RwLock::new(1);
+/// let mut write = l.write();
+/// futures::select! { mut g = write => *g += 1 }
+/// assert!(write.is_terminated());
+/// assert_eq!(*l.read().await, 2);
+/// # });
+/// ```
+impl<T: ?Sized> futures_core::FusedFuture for WriteFuture<'_, T> {
+    fn is_terminated(&self) -> bool {
+        self.done
     }
 }
 
