@@ -144,7 +144,7 @@ impl Future for Sleep {
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
 /// let mut sleep = gpm::time::sleep(Duration::from_millis(1));
 /// let never = gpm::chan::<()>(0);
-/// let mut recv = never.recv();
+/// let mut recv = std::pin::pin!(never.recv());
 /// futures::select! {
 ///     () = sleep => {}
 ///     _ = recv => unreachable!(),
