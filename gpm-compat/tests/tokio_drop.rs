@@ -116,3 +116,18 @@ fn the_compat_runtime_announces_itself_once() {
     let stderr = run(Some("2"));
     assert!(!stderr.contains("gpm-compat:"), "stderr: {stderr}");
 }
+
+/// What the docs and the notice say: a task started with `tokio::spawn`
+/// inside a `Compat` runs on the compat runtime's thread, not on a gpm M.
+#[test]
+fn tokio_spawn_inside_compat_runs_on_the_compat_thread() {
+    let rt = gpm::runtime::Runtime::new().unwrap();
+    let name = rt.block_on(
+        async {
+            let task = tokio::spawn(async { std::thread::current().name().map(str::to_owned) });
+            task.await.unwrap()
+        }
+        .tokio_compat(),
+    );
+    assert_eq!(name.as_deref(), Some("gpm-compat-tokio"));
+}
