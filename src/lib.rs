@@ -61,7 +61,8 @@ pub mod runtime {
 /// statements in an `async move` block first. The G is detached: nobody joins
 /// it. A panic inside it prints `panic: <message>` and the goroutine's spawn
 /// location, then exits the process with status 2, as Go does (see
-/// [`runtime::Builder::unhandled_panic`] to change that).
+/// [`runtime::Builder::unhandled_panic`] to change that, or
+/// `#[gpm::main(unhandled_panic = "ignore")]`).
 ///
 /// ```
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
