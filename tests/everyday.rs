@@ -99,6 +99,25 @@ async fn select_loop_over_join_handle_and_receiver_until_complete() {
     assert_eq!(rx.next().await, None);
 }
 
+/// `FusedStream`'s promise: once the stream has said `None`, it stays
+/// ended, even when a cancelled receive puts a value back into the closed
+/// channel afterwards (a plain `recv` still gets that value).
+#[gpm::test]
+async fn an_ended_receiver_stays_ended_when_a_value_is_put_back() {
+    let ch = gpm::chan::<u32>(0);
+    let mut rx = ch.receiver();
+    {
+        let mut handed = std::pin::pin!(ch.recv());
+        assert!(futures::poll!(handed.as_mut()).is_pending()); // parked
+        ch.try_send(7).unwrap(); // handed to the parked receive
+        ch.close().unwrap();
+        assert_eq!(rx.next().await, None); // closed and drained
+        assert!(rx.is_terminated());
+    } // the receive is dropped with its value: it goes back to the channel
+    assert_eq!(rx.next().await, None);
+    assert_eq!(ch.recv().await, Some(7));
+}
+
 #[gpm::test]
 async fn select_over_recv_send_sleep_and_timeout() {
     let ch = gpm::chan::<u8>(1);
