@@ -32,17 +32,27 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-/// Starts each future hyper hands over as a detached goroutine
-/// ([`Handle::go`](gpm_core::runtime::Handle::go)): a panic in one is
-/// handled by the runtime's
-/// [`UnhandledPanic`](gpm_core::runtime::UnhandledPanic) setting.
+/// Starts each future hyper hands over as a goroutine
+/// ([`Handle::spawn`](gpm_core::runtime::Handle::spawn)) whose
+/// `JoinHandle` is dropped at once.
+///
+/// A panic in one (an HTTP/2 handler that panics inside its stream task, a
+/// client connection task) ends that goroutine only: the panic is kept in
+/// the dropped handle, as tokio does for `tokio::spawn`, and the panic hook
+/// prints it. A detached goroutine (`go`, [`Handle::go`](gpm_core::runtime::Handle::go))
+/// would instead meet the runtime's
+/// [`UnhandledPanic`](gpm_core::runtime::UnhandledPanic) rule, which by
+/// default exits the process (status 2) as Go does: one bad request would
+/// stop the whole server. hyper never awaits these tasks (it learns their
+/// outcome through its own channels), so nothing is lost by dropping the
+/// handle.
 impl<F> ::hyper::rt::Executor<F> for GpmExecutor
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
     fn execute(&self, future: F) {
-        self.handle().go(future);
+        drop(self.handle().spawn(future));
     }
 }
 

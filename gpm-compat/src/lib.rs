@@ -83,6 +83,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "client")]
+mod client;
 #[cfg(feature = "criterion")]
 mod criterion;
 mod executor;
@@ -90,7 +92,11 @@ mod executor;
 mod hyper;
 #[cfg(feature = "hyper")]
 mod io;
+#[cfg(feature = "server")]
+mod server;
 mod spawn;
+#[cfg(feature = "rustls")]
+mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
@@ -99,4 +105,14 @@ pub use executor::GpmExecutor;
 pub use hyper::{GpmSleep, GpmTimer};
 #[cfg(feature = "hyper")]
 pub use io::HyperIo;
+#[cfg(feature = "client")]
+pub use client::{GpmConnector, GpmStream};
+#[cfg(feature = "server")]
+pub use server::{serve, HandlerPanicked, Serve};
 pub use spawn::GpmSpawner;
+/// rustls (with ring), for the configs that [`HttpsConnector`] and
+/// [`Serve::with_tls`] take.
+#[cfg(feature = "rustls")]
+pub use futures_rustls::rustls;
+#[cfg(feature = "rustls")]
+pub use tls::{HttpsConnector, MaybeHttpsStream};
