@@ -326,11 +326,11 @@ where
                         // A failed or slow handshake ends only this
                         // connection.
                         if let Some(Ok(stream)) = handshake {
-                            connection(HyperIo::new(stream), &builder, service, stop).await;
+                            connection(stream, &builder, service, stop, config.header_read_timeout).await;
                         }
                         return;
                     }
-                    connection(HyperIo::new(stream), &builder, service, stop).await;
+                    connection(stream, &builder, service, stop, config.header_read_timeout).await;
                 }));
             }
             Some(Err(e)) if is_connection_error(&e) => continue,
@@ -378,9 +378,20 @@ fn is_connection_error(e: &io::Error) -> bool {
 
 /// Serves one connection until it ends, shutting it down gracefully once
 /// `stop` is closed.
-async fn connection<I, S, B>(io: I, builder: &auto::Builder<GpmExecutor>, service: S, stop: Stop)
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+///
+/// hyper-util's auto connection first reads up to 24 bytes to tell HTTP/1
+/// from HTTP/2's preface, with no timeout of its own (hyper's header-read
+/// timeout starts after): a client that connects and sends nothing would
+/// hold its connection for ever. So those first bytes are read here, within
+/// the header-read timeout, and handed back to hyper through [`Rewind`].
+async fn connection<T, S, B>(
+    mut stream: T,
+    builder: &auto::Builder<GpmExecutor>,
+    service: S,
+    stop: Stop,
+    first_bytes_timeout: Option<Duration>,
+) where
+    T: futures_io::AsyncRead + futures_io::AsyncWrite + Unpin + Send + 'static,
     S: tower_service::Service<http::Request<Incoming>, Response = http::Response<B>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     S::Error: Into<BoxError>,
@@ -388,6 +399,19 @@ where
     B::Data: Send,
     B::Error: Into<BoxError>,
 {
+    let mut prefix = Vec::new();
+    if let Some(limit) = first_bytes_timeout {
+        match gpm_core::time::timeout(limit, read_preface(&mut stream, &mut prefix)).await {
+            Ok(Ok(())) => {}
+            // Too slow, or gone: nothing to serve.
+            Ok(Err(_)) | Err(_) => return,
+        }
+    }
+    let io = Rewind {
+        prefix,
+        pos: 0,
+        inner: HyperIo::new(stream),
+    };
     let mut conn = pin!(builder.serve_connection_with_upgrades(io, TowerService(service)));
     let mut stopped = pin!(stop.recv());
     let mut stopping = false;
@@ -401,6 +425,84 @@ where
         conn.as_mut().poll(cx)
     })
     .await;
+}
+
+/// HTTP/2's connection preface, which a client speaking HTTP/2 by prior
+/// knowledge sends first.
+const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+
+/// Reads into `prefix` until it holds the 24 bytes of HTTP/2's preface,
+/// differs from it (HTTP/1), or the stream ends: what hyper-util reads to
+/// choose the protocol.
+async fn read_preface<T: futures_io::AsyncRead + Unpin>(stream: &mut T, prefix: &mut Vec<u8>) -> io::Result<()> {
+    let mut chunk = [0u8; H2_PREFACE.len()];
+    while prefix.len() < H2_PREFACE.len() && H2_PREFACE.starts_with(prefix) {
+        let want = H2_PREFACE.len() - prefix.len();
+        let n = std::future::poll_fn(|cx| Pin::new(&mut *stream).poll_read(cx, &mut chunk[..want])).await?;
+        if n == 0 {
+            break;
+        }
+        prefix.extend_from_slice(&chunk[..n.min(want)]);
+    }
+    Ok(())
+}
+
+/// hyper's IO that first gives back the bytes [`read_preface`] read.
+#[derive(Debug)]
+struct Rewind<T> {
+    /// What was read before hyper started.
+    prefix: Vec<u8>,
+    /// How much of `prefix` hyper has read.
+    pos: usize,
+    /// The stream.
+    inner: HyperIo<T>,
+}
+
+impl<T: futures_io::AsyncRead + Unpin> hyper::rt::Read for Rewind<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        mut buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        if let Some(rest) = this.prefix.get(this.pos..).filter(|rest| !rest.is_empty()) {
+            let n = rest.len().min(buf.remaining());
+            buf.put_slice(&rest[..n]);
+            this.pos += n;
+            if this.pos == this.prefix.len() {
+                this.prefix = Vec::new();
+                this.pos = 0;
+            }
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut this.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: futures_io::AsyncWrite + Unpin> hyper::rt::Write for Rewind<T> {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        hyper::rt::Write::is_write_vectored(&self.inner)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
 }
 
 /// A tower service as hyper's: cloned for each request, driven to
