@@ -47,7 +47,7 @@ fn hyper_http2_stream_task_panic_is_contained() {
             rt.block_on(async {
                 let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 let addr = listener.local_addr().unwrap();
-                gpm::spawn(async move {
+                let server = gpm::spawn(async move {
                     let (stream, _) = listener.accept().await.unwrap();
                     let _ = hyper::server::conn::http2::Builder::new(GpmExecutor::current())
                         .timer(GpmTimer::new())
@@ -59,7 +59,7 @@ fn hyper_http2_stream_task_panic_is_contained() {
                     hyper::client::conn::http2::handshake(GpmExecutor::current(), HyperIo::new(stream))
                         .await
                         .unwrap();
-                gpm::spawn(conn);
+                let conn = gpm::spawn(conn);
                 let get = |path: &str| Request::get(format!("http://{addr}{path}")).body(Empty::<Bytes>::new()).unwrap();
 
                 let failed = sender.send_request(get("/panic")).await;
@@ -70,6 +70,10 @@ fn hyper_http2_stream_task_panic_is_contained() {
                     assert_eq!(response.status(), 200);
                     assert_eq!(response.into_body().collect().await.unwrap().to_bytes(), "still here");
                 }
+                // Close both ends before the runtime goes (see web_common).
+                drop(sender);
+                conn.await.unwrap().unwrap();
+                server.await.unwrap();
             });
         });
     }
