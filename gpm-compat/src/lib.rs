@@ -38,6 +38,43 @@
 //!   `examples/http.rs` at the workspace root, and `benches/http.rs` for the
 //!   same server on gpm and on tokio.
 //!
+//! - `serve` (feature `server`): any `Clone` tower
+//!   `Service<http::Request<hyper::body::Incoming>>` (an axum `Router`, a
+//!   tonic `Routes`) served on a gpm `TcpListener`, HTTP/1.1 and HTTP/2 on
+//!   one port, each connection a goroutine; `Serve` is its builder
+//!   (graceful shutdown, header-read timeout, keep-alive, TLS) and
+//!   `HandlerPanicked` the error a panicking handler's request fails with.
+//! - `GpmConnector` and `GpmStream` (feature `client`): gpm's TCP as the
+//!   connector of hyper-util's pooled `Client`, which a tonic client takes
+//!   as its channel.
+//! - `HttpsConnector`, `MaybeHttpsStream`, `Serve::with_tls` and the
+//!   re-exported `rustls` (feature `rustls`): HTTPS through rustls with
+//!   ring (futures-rustls over gpm's TCP), built with the Rust toolchain
+//!   alone.
+//!
+//! ## The web stack in one line each
+//!
+//! ```text
+//! // Server (feature `server`): an axum Router, a tonic Routes, any Clone tower Service.
+//! gpm_compat::serve(listener, app).await?;
+//! gpm_compat::serve(listener, app).with_graceful_shutdown(signal).await?;
+//!
+//! // Client (feature `client`; HttpsConnector with feature `rustls`).
+//! let client = Client::builder(GpmExecutor::current()).timer(GpmTimer::new()).build(GpmConnector::new());
+//!
+//! // tonic client: its generated `with_origin` takes that client, HTTP/2 only.
+//! let channel = Client::builder(GpmExecutor::current()).timer(GpmTimer::new()).http2_only(true).build(GpmConnector::new());
+//! let mut greeter = GreeterClient::with_origin(channel, "http://127.0.0.1:50051".parse()?);
+//! ```
+//!
+//! Nothing here starts a tokio runtime: hyper, h2, axum and tonic use
+//! tokio's IO traits and sync types, which need none, and the connection
+//! tasks, timers and sockets are gpm's. (tonic's own `transport` module is
+//! not used: its channel starts tasks with `tokio::spawn`.) A panicking
+//! handler fails its own request only; see `serve`. `examples/axum.rs`
+//! and `examples/tonic.rs` at the workspace root are whole programs, and
+//! `benches/axum.rs` measures axum on gpm against axum on tokio.
+//!
 //! ## tokio-based crates
 //!
 //! tokio's sockets and timers need tokio's reactor, which they find through
@@ -80,6 +117,9 @@
 //! | `criterion` | `criterion::async_executor::AsyncExecutor` for [`GpmExecutor`] |
 //! | `hyper`     | `hyper::rt::Executor` for [`GpmExecutor`], `GpmTimer`, `GpmSleep`, `HyperIo` |
 //! | `tokio`     | module `tokio`: `Compat`, `TokioCompatExt`, `spawn`, IO adapters between tokio and futures-io |
+//! | `server`    | `serve`, `Serve`, `HandlerPanicked` (implies `hyper`) |
+//! | `client`    | `GpmConnector`, `GpmStream` for hyper-util's `Client` (implies `hyper`) |
+//! | `rustls`    | `HttpsConnector`, `MaybeHttpsStream`, `Serve::with_tls`, `rustls` (implies `server` and `client`) |
 
 #![forbid(unsafe_code)]
 

@@ -69,6 +69,7 @@ type BoxError = Box<dyn StdError + Send + Sync>;
 ///
 /// ```
 /// use axum::{routing::get, Router};
+/// use std::future::IntoFuture;
 ///
 /// # gpm::runtime::Runtime::new()?.block_on(async {
 /// let app = Router::new().route("/", get(|| async { "hello" }));
@@ -194,6 +195,11 @@ impl<S, G> Serve<S, G> {
     /// (from the connection's start, or the end of the previous response)
     /// before hyper closes the connection; `None` for no limit. 30 seconds
     /// by default. Runs on [`GpmTimer`].
+    ///
+    /// The same limit applies to a new connection's first bytes (which tell
+    /// HTTP/1.1 from HTTP/2, and which hyper's own timeout does not cover)
+    /// and, with [`with_tls`](Serve::with_tls), to the TLS handshake, so a
+    /// client that connects and sends nothing is closed too.
     pub fn header_read_timeout(mut self, timeout: impl Into<Option<Duration>>) -> Serve<S, G> {
         self.config.header_read_timeout = timeout.into();
         self
@@ -465,7 +471,7 @@ impl<T: futures_io::AsyncRead + Unpin> hyper::rt::Read for Rewind<T> {
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if let Some(rest) = this.prefix.get(this.pos..).filter(|rest| !rest.is_empty()) {
+        if let Some(rest) = this.prefix.get(this.pos..).filter(|rest| !rest.is_empty() && buf.remaining() > 0) {
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
             this.pos += n;

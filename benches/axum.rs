@@ -1,0 +1,149 @@
+//! axum on gpm vs axum on tokio: the same `Router` served by
+//! `gpm_compat::serve` on a gpm runtime (2 Ps) and by `axum::serve` on a
+//! tokio runtime (2 workers), measured in requests per second.
+//!
+//! The load generator is `benches/http.rs`'s: a tokio runtime of its own (2
+//! worker threads) holding `CONNECTIONS` keep-alive hyper HTTP/1.1 client
+//! connections over loopback, opened once; one iteration has each
+//! connection send `REQUESTS_PER_CONNECTION` requests in sequence, all
+//! connections at once. Only the server differs. Two routes: `/` (a
+//! 13-byte text body) and `/users/{id}` (a path parameter and a JSON body
+//! through serde).
+//!
+//! Client and server share the machine's cores, so the numbers say how the
+//! two servers compare under the same load, not what either can do alone.
+//!
+//! `cargo bench --bench axum`
+
+use axum::extract::Path;
+use axum::routing::get;
+use axum::{Json, Router};
+use bytes::Bytes;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use std::future::IntoFuture;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Keep-alive connections the client side holds open.
+const CONNECTIONS: usize = 32;
+/// Requests each connection sends, one after another, per iteration.
+const REQUESTS_PER_CONNECTION: usize = 16;
+/// Ps of the gpm server and workers of the tokio server.
+const SERVER_THREADS: usize = 2;
+
+/// The one router both servers serve.
+fn app() -> Router {
+    Router::new()
+        .route("/", get(|| async { "Hello, World!" }))
+        .route(
+            "/users/{id}",
+            get(|Path(id): Path<u64>| async move { Json(serde_json::json!({ "id": id, "name": "gopher" })) }),
+        )
+}
+
+/// Starts the router on a gpm runtime with `gpm_compat::serve`.
+fn gpm_server(rt: &gpm::runtime::Runtime) -> SocketAddr {
+    let listener = rt.block_on(gpm::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.handle().go(gpm_compat::serve(listener, app()).into_future());
+    addr
+}
+
+/// Starts the same router on a tokio runtime with `axum::serve`.
+fn tokio_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
+    let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let addr = listener.local_addr().unwrap();
+    rt.spawn(async move { axum::serve(listener, app()).tcp_nodelay(true).await });
+    addr
+}
+
+/// Opens the client's keep-alive connections to `addr` (on the client
+/// runtime).
+async fn connect(addr: SocketAddr) -> Vec<SendRequest<Empty<Bytes>>> {
+    let mut senders = Vec::with_capacity(CONNECTIONS);
+    for _ in 0..CONNECTIONS {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        senders.push(sender);
+    }
+    senders
+}
+
+/// One iteration: every connection sends its requests to `path` in
+/// sequence, all connections at once. Checks every answer.
+async fn round(senders: &mut Vec<SendRequest<Empty<Bytes>>>, path: &'static str, body_len: usize) {
+    let tasks: Vec<_> = senders
+        .drain(..)
+        .map(|mut sender| {
+            tokio::spawn(async move {
+                for _ in 0..REQUESTS_PER_CONNECTION {
+                    sender.ready().await.unwrap();
+                    let request = Request::get(path).header("host", "localhost").body(Empty::new()).unwrap();
+                    let response = sender.send_request(request).await.unwrap();
+                    assert!(response.status().is_success());
+                    let body = response.into_body().collect().await.unwrap().to_bytes();
+                    assert_eq!(body.len(), body_len);
+                }
+                sender
+            })
+        })
+        .collect();
+    for task in tasks {
+        senders.push(task.await.unwrap());
+    }
+}
+
+fn axum_gpm_vs_tokio(c: &mut Criterion) {
+    let client = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("load")
+        .enable_all()
+        .build()
+        .unwrap();
+    let gpm_rt = gpm::runtime::Builder::new().procs(SERVER_THREADS).build().unwrap();
+    let tokio_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(SERVER_THREADS)
+        .thread_name("tokio-server")
+        .enable_all()
+        .build()
+        .unwrap();
+    let servers = [("gpm", gpm_server(&gpm_rt)), ("tokio", tokio_server(&tokio_rt))];
+
+    // `{"id":7,"name":"gopher"}` is 24 bytes.
+    for (group_name, path, body_len) in [("axum_hello", "/", 13), ("axum_json", "/users/7", 24)] {
+        let mut group = c.benchmark_group(group_name);
+        group.throughput(Throughput::Elements((CONNECTIONS * REQUESTS_PER_CONNECTION) as u64));
+        for (name, addr) in servers {
+            let mut senders = client.block_on(connect(addr));
+            group.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    client.block_on(async {
+                        let start = Instant::now();
+                        for _ in 0..iters {
+                            round(&mut senders, path, body_len).await;
+                        }
+                        start.elapsed()
+                    })
+                })
+            });
+            // Close this server's connections before measuring the next one.
+            drop(senders);
+        }
+        group.finish();
+    }
+    // The servers' accept loops end with their runtimes.
+    client.shutdown_timeout(Duration::from_secs(1));
+    drop(gpm_rt);
+    tokio_rt.shutdown_timeout(Duration::from_secs(1));
+}
+
+criterion_group!(benches, axum_gpm_vs_tokio);
+criterion_main!(benches);
