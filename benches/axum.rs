@@ -37,12 +37,10 @@ const SERVER_THREADS: usize = 2;
 
 /// The one router both servers serve.
 fn app() -> Router {
-    Router::new()
-        .route("/", get(|| async { "Hello, World!" }))
-        .route(
-            "/users/{id}",
-            get(|Path(id): Path<u64>| async move { Json(serde_json::json!({ "id": id, "name": "gopher" })) }),
-        )
+    Router::new().route("/", get(|| async { "Hello, World!" })).route(
+        "/users/{id}",
+        get(|Path(id): Path<u64>| async move { Json(serde_json::json!({ "id": id, "name": "gopher" })) }),
+    )
 }
 
 /// Starts the router on a gpm runtime with `gpm_compat::serve`.
@@ -86,7 +84,10 @@ async fn round(senders: &mut Vec<SendRequest<Empty<Bytes>>>, path: &'static str,
             tokio::spawn(async move {
                 for _ in 0..REQUESTS_PER_CONNECTION {
                     sender.ready().await.unwrap();
-                    let request = Request::get(path).header("host", "localhost").body(Empty::new()).unwrap();
+                    let request = Request::get(path)
+                        .header("host", "localhost")
+                        .body(Empty::new())
+                        .unwrap();
                     let response = sender.send_request(request).await.unwrap();
                     assert!(response.status().is_success());
                     let body = response.into_body().collect().await.unwrap().to_bytes();

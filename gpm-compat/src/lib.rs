@@ -140,19 +140,19 @@ mod tls;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use executor::GpmExecutor;
-#[cfg(feature = "hyper")]
-pub use hyper::{GpmSleep, GpmTimer};
-#[cfg(feature = "hyper")]
-pub use io::HyperIo;
 #[cfg(feature = "client")]
 pub use client::{GpmConnector, GpmStream};
-#[cfg(feature = "server")]
-pub use server::{serve, HandlerPanicked, Serve};
-pub use spawn::GpmSpawner;
+pub use executor::GpmExecutor;
 /// rustls (with ring), for the configs that [`HttpsConnector`] and
 /// [`Serve::with_tls`] take.
 #[cfg(feature = "rustls")]
 pub use futures_rustls::rustls;
+#[cfg(feature = "hyper")]
+pub use hyper::{GpmSleep, GpmTimer};
+#[cfg(feature = "hyper")]
+pub use io::HyperIo;
+#[cfg(feature = "server")]
+pub use server::{serve, HandlerPanicked, Serve};
+pub use spawn::GpmSpawner;
 #[cfg(feature = "rustls")]
 pub use tls::{HttpsConnector, MaybeHttpsStream};

@@ -471,7 +471,11 @@ impl<T: futures_io::AsyncRead + Unpin> hyper::rt::Read for Rewind<T> {
         mut buf: hyper::rt::ReadBufCursor<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if let Some(rest) = this.prefix.get(this.pos..).filter(|rest| !rest.is_empty() && buf.remaining() > 0) {
+        if let Some(rest) = this
+            .prefix
+            .get(this.pos..)
+            .filter(|rest| !rest.is_empty() && buf.remaining() > 0)
+        {
             let n = rest.len().min(buf.remaining());
             buf.put_slice(&rest[..n]);
             this.pos += n;

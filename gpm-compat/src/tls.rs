@@ -104,7 +104,9 @@ impl tower_service::Service<Uri> for HttpsConnector {
         }
         let dial = self.tcp.dial(&uri);
         let tls = self.tls.clone();
-        let name = uri.host().map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned());
+        let name = uri
+            .host()
+            .map(|h| h.trim_start_matches('[').trim_end_matches(']').to_owned());
         Box::pin(async move {
             let stream = dial.await?;
             if !https {

@@ -41,8 +41,18 @@ fn pooled_client_over_gpm_connector() {
                     .http2_only(http2)
                     .build(GpmConnector::new());
                 for i in 0..10 {
-                    let response = client.get(format!("http://{addr}/n/{i}").parse().unwrap()).await.unwrap();
-                    assert_eq!(response.version(), if http2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 });
+                    let response = client
+                        .get(format!("http://{addr}/n/{i}").parse().unwrap())
+                        .await
+                        .unwrap();
+                    assert_eq!(
+                        response.version(),
+                        if http2 {
+                            http::Version::HTTP_2
+                        } else {
+                            http::Version::HTTP_11
+                        }
+                    );
                     let body = response.into_body().collect().await.unwrap().to_bytes();
                     assert_eq!(body, format!("GET /n/{i}"));
                 }
@@ -50,7 +60,10 @@ fn pooled_client_over_gpm_connector() {
                     .map(|i| {
                         let client = client.clone();
                         gpm::spawn(async move {
-                            let response = client.get(format!("http://{addr}/c/{i}").parse().unwrap()).await.unwrap();
+                            let response = client
+                                .get(format!("http://{addr}/c/{i}").parse().unwrap())
+                                .await
+                                .unwrap();
                             response.into_body().collect().await.unwrap().to_bytes()
                         })
                     })
@@ -77,7 +90,10 @@ fn connection_refused_is_a_connect_error() {
             let client: Client<_, Empty<Bytes>> = Client::builder(GpmExecutor::current())
                 .timer(GpmTimer::new())
                 .build(GpmConnector::new().connect_timeout(Duration::from_secs(20)));
-            let err = client.get(format!("http://{addr}/").parse().unwrap()).await.unwrap_err();
+            let err = client
+                .get(format!("http://{addr}/").parse().unwrap())
+                .await
+                .unwrap_err();
             assert!(err.is_connect(), "{err:?}");
         });
     });

@@ -42,7 +42,9 @@ fn client_config(trusted: Option<CertificateDer<'static>>, alpn: &[&[u8]]) -> Ar
     if let Some(cert) = trusted {
         roots.add(cert).unwrap();
     }
-    let mut config = ClientConfig::builder().with_root_certificates(roots).with_no_client_auth();
+    let mut config = ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
     config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
     Arc::new(config)
 }
@@ -98,8 +100,7 @@ fn https_over_http1_and_http2() {
             assert!(err.is_connect(), "{err:?}");
 
             // Plain text to the TLS port is refused, and the server goes on.
-            let plain: Client<_, Empty<Bytes>> =
-                Client::builder(GpmExecutor::current()).build(GpmConnector::new());
+            let plain: Client<_, Empty<Bytes>> = Client::builder(GpmExecutor::current()).build(GpmConnector::new());
             let http_uri: http::Uri = format!("http://127.0.0.1:{port}/").parse().unwrap();
             assert!(plain.get(http_uri).await.is_err());
 

@@ -60,7 +60,11 @@ fn hyper_http2_stream_task_panic_is_contained() {
                         .await
                         .unwrap();
                 let conn = gpm::spawn(conn);
-                let get = |path: &str| Request::get(format!("http://{addr}{path}")).body(Empty::<Bytes>::new()).unwrap();
+                let get = |path: &str| {
+                    Request::get(format!("http://{addr}{path}"))
+                        .body(Empty::<Bytes>::new())
+                        .unwrap()
+                };
 
                 let failed = sender.send_request(get("/panic")).await;
                 assert!(failed.is_err(), "a panicking handler answered: {failed:?}");
@@ -128,7 +132,12 @@ fn serve_survives_handler_and_body_panics() {
                     .build(GpmConnector::new());
                 for path in ["/panic", "/panic-in-body", "/panic", "/panic-in-body"] {
                     let outcome = match client.get(format!("http://{addr}{path}").parse().unwrap()).await {
-                        Ok(response) => response.into_body().collect().await.map(|_| ()).map_err(|e| e.to_string()),
+                        Ok(response) => response
+                            .into_body()
+                            .collect()
+                            .await
+                            .map(|_| ())
+                            .map_err(|e| e.to_string()),
                         Err(e) => Err(e.to_string()),
                     };
                     assert!(outcome.is_err(), "{path} (http2: {http2}) did not fail");

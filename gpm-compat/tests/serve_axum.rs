@@ -83,13 +83,7 @@ async fn get_text(client: &Client<GpmConnector, Full<Bytes>>, uri: String) -> (h
 fn start(
     router: Router,
     configure: impl FnOnce(gpm_compat::Serve<Router>) -> gpm_compat::Serve<Router>,
-) -> impl std::future::Future<
-    Output = (
-        SocketAddr,
-        oneshot::Sender<()>,
-        gpm::JoinHandle<std::io::Result<()>>,
-    ),
-> {
+) -> impl std::future::Future<Output = (SocketAddr, oneshot::Sender<()>, gpm::JoinHandle<std::io::Result<()>>)> {
     async move {
         let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -118,10 +112,21 @@ fn axum_routes_and_json_over_http1_and_http2() {
                         let (status, body) = get_text(&client, format!("http://{addr}/users/{id}")).await;
                         assert_eq!(status, 200);
                         let user: User = serde_json::from_slice(&body).unwrap();
-                        assert_eq!(user, User { id, name: format!("user {id}"), on_gpm: true });
+                        assert_eq!(
+                            user,
+                            User {
+                                id,
+                                name: format!("user {id}"),
+                                on_gpm: true
+                            }
+                        );
                     }
 
-                    let sent = User { id: 5, name: "gopher".into(), on_gpm: false };
+                    let sent = User {
+                        id: 5,
+                        name: "gopher".into(),
+                        on_gpm: false,
+                    };
                     let request = http::Request::post(format!("http://{addr}/users"))
                         .header("content-type", "application/json")
                         .body(Full::new(Bytes::from(serde_json::to_vec(&sent).unwrap())))
@@ -131,8 +136,19 @@ fn axum_routes_and_json_over_http1_and_http2() {
                     let version = response.version();
                     let body = response.into_body().collect().await.unwrap().to_bytes();
                     let user: User = serde_json::from_slice(&body).unwrap();
-                    assert_eq!(user, User { id: 5, name: "GOPHER".into(), on_gpm: true });
-                    let expected = if http2 { http::Version::HTTP_2 } else { http::Version::HTTP_11 };
+                    assert_eq!(
+                        user,
+                        User {
+                            id: 5,
+                            name: "GOPHER".into(),
+                            on_gpm: true
+                        }
+                    );
+                    let expected = if http2 {
+                        http::Version::HTTP_2
+                    } else {
+                        http::Version::HTTP_11
+                    };
                     assert_eq!(version, expected);
 
                     let (status, _) = get_text(&client, format!("http://{addr}/nope")).await;
@@ -232,8 +248,10 @@ fn shutdown_with_no_connections_is_immediate() {
 fn header_read_timeout_closes_silent_and_slow_connections() {
     watchdog(60, || {
         runtime(2).block_on(async {
-            let (addr, stop, server) =
-                start(app(Hits::default()), |s| s.header_read_timeout(Duration::from_millis(100))).await;
+            let (addr, stop, server) = start(app(Hits::default()), |s| {
+                s.header_read_timeout(Duration::from_millis(100))
+            })
+            .await;
             // Sends nothing at all (hyper's own timeout would not see it:
             // it starts after the protocol is known).
             let mut silent = gpm::net::TcpStream::connect(addr).await.unwrap();
@@ -253,7 +271,10 @@ fn header_read_timeout_closes_silent_and_slow_connections() {
             assert!(!String::from_utf8_lossy(&got).contains("hello"));
             // A whole request is still answered.
             let (status, body) = get_text(&client(false), format!("http://{addr}/")).await;
-            assert_eq!((status, body), (http::StatusCode::OK, Bytes::from("hello from a goroutine")));
+            assert_eq!(
+                (status, body),
+                (http::StatusCode::OK, Bytes::from("hello from a goroutine"))
+            );
             stop.send(()).unwrap();
             server.await.unwrap().unwrap();
         });

@@ -245,7 +245,10 @@ fn tonic_unary_and_server_streaming() {
                     );
                 }
                 // A gRPC error status comes through as such.
-                let status = client.say_hello(HelloRequest { name: String::new() }).await.unwrap_err();
+                let status = client
+                    .say_hello(HelloRequest { name: String::new() })
+                    .await
+                    .unwrap_err();
                 assert_eq!(status.code(), tonic::Code::InvalidArgument);
                 assert_eq!(status.message(), "name is empty");
 
@@ -263,12 +266,14 @@ fn tonic_unary_and_server_streaming() {
                 // Concurrent calls share the one HTTP/2 connection.
                 let calls: Vec<_> = (0..32)
                     .map(|i| {
-                        let mut client = GreeterClient::with_origin(
-                            grpc_channel(),
-                            format!("http://{addr}").parse().unwrap(),
-                        );
+                        let mut client =
+                            GreeterClient::with_origin(grpc_channel(), format!("http://{addr}").parse().unwrap());
                         gpm::spawn(async move {
-                            client.say_hello(HelloRequest { name: format!("n{i}") }).await.unwrap().into_inner()
+                            client
+                                .say_hello(HelloRequest { name: format!("n{i}") })
+                                .await
+                                .unwrap()
+                                .into_inner()
                         })
                     })
                     .collect();
@@ -301,8 +306,7 @@ fn unknown_method_is_unimplemented() {
                     })
                     .into_future(),
             );
-            let mut grpc =
-                tonic::client::Grpc::with_origin(grpc_channel(), format!("http://{addr}").parse().unwrap());
+            let mut grpc = tonic::client::Grpc::with_origin(grpc_channel(), format!("http://{addr}").parse().unwrap());
             grpc.ready().await.unwrap();
             let path = http::uri::PathAndQuery::from_static("/demo.Greeter/Nope");
             let codec: tonic_prost::ProstCodec<HelloRequest, HelloReply> = tonic_prost::ProstCodec::default();

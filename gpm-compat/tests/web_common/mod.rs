@@ -51,7 +51,9 @@ pub fn thread_names() -> Vec<String> {
 pub fn assert_no_tokio_threads() {
     let names = thread_names();
     assert!(
-        !names.iter().any(|n| n.starts_with("gpm-compat-tok") || n.starts_with("tokio-")),
+        !names
+            .iter()
+            .any(|n| n.starts_with("gpm-compat-tok") || n.starts_with("tokio-")),
         "a tokio runtime is running: threads {names:?}"
     );
 }
@@ -61,4 +63,3 @@ pub fn assert_no_tokio_threads() {
 pub fn on_gpm() -> bool {
     gpm::runtime::Handle::try_current().is_some()
 }
-
