@@ -80,19 +80,17 @@ async fn get_text(client: &Client<GpmConnector, Full<Bytes>>, uri: String) -> (h
 
 /// Starts `app` with a graceful-shutdown trigger; returns its address, the
 /// trigger and the server's handle.
-fn start(
+async fn start(
     router: Router,
     configure: impl FnOnce(gpm_compat::Serve<Router>) -> gpm_compat::Serve<Router>,
-) -> impl std::future::Future<Output = (SocketAddr, oneshot::Sender<()>, gpm::JoinHandle<std::io::Result<()>>)> {
-    async move {
-        let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = configure(gpm_compat::serve(listener, router)).with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        });
-        (addr, stop, gpm::spawn(server.into_future()))
-    }
+) -> (SocketAddr, oneshot::Sender<()>, gpm::JoinHandle<std::io::Result<()>>) {
+    let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = configure(gpm_compat::serve(listener, router)).with_graceful_shutdown(async move {
+        let _ = stopped.await;
+    });
+    (addr, stop, gpm::spawn(server.into_future()))
 }
 
 #[test]
