@@ -55,7 +55,11 @@ fn gpm_server(rt: &gpm::runtime::Runtime) -> SocketAddr {
 fn tokio_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     let listener = rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
     let addr = listener.local_addr().unwrap();
-    rt.spawn(async move { axum::serve(listener, app()).tcp_nodelay(true).await });
+    // TCP_NODELAY on accepted streams, as `gpm_compat::serve` does.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    rt.spawn(async move { axum::serve(listener, app()).await });
     addr
 }
 
