@@ -326,8 +326,10 @@ where
                     if let Some(tls) = tls {
                         let handshake = tls.accept(stream);
                         let handshake = match config.header_read_timeout {
-                            Some(limit) => gpm_core::time::timeout(limit, handshake).await.ok(),
-                            None => Some(handshake.await),
+                            Some(limit) => unless_stopped(&stop, gpm_core::time::timeout(limit, handshake))
+                                .await
+                                .and_then(Result::ok),
+                            None => unless_stopped(&stop, handshake).await,
                         };
                         // A failed or slow handshake ends only this
                         // connection.
@@ -363,6 +365,21 @@ where
     let _ = stop.close();
     connections.wait().await;
     Ok(())
+}
+
+/// `future`'s output, or `None` if the server starts shutting down first
+/// (for the steps before hyper has the connection: the TLS handshake and
+/// the first bytes, which hyper's graceful shutdown cannot cut short).
+async fn unless_stopped<F: Future>(stop: &Stop, future: F) -> Option<F::Output> {
+    let mut future = pin!(future);
+    let mut stopped = pin!(stop.recv());
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Some(output));
+        }
+        stopped.as_mut().poll(cx).map(|_| None)
+    })
+    .await
 }
 
 /// Marks a connection done in the server's wait group, even if it panics.
@@ -406,12 +423,18 @@ async fn connection<T, S, B>(
     B::Error: Into<BoxError>,
 {
     let mut prefix = Vec::new();
-    if let Some(limit) = first_bytes_timeout {
-        match gpm_core::time::timeout(limit, read_preface(&mut stream, &mut prefix)).await {
-            Ok(Ok(())) => {}
-            // Too slow, or gone: nothing to serve.
-            Ok(Err(_)) | Err(_) => return,
-        }
+    let preface = read_preface(&mut stream, &mut prefix);
+    let read = match first_bytes_timeout {
+        Some(limit) => unless_stopped(&stop, gpm_core::time::timeout(limit, preface))
+            .await
+            .and_then(Result::ok),
+        None => unless_stopped(&stop, preface).await,
+    };
+    match read {
+        Some(Ok(())) => {}
+        // Too slow, gone, or the server is shutting down before a request
+        // began: nothing to serve.
+        Some(Err(_)) | None => return,
     }
     let io = Rewind {
         prefix,

@@ -229,6 +229,26 @@ fn graceful_shutdown_lets_in_flight_requests_finish() {
     }
 }
 
+/// A client that connected but sent nothing does not hold the shutdown up
+/// (hyper's graceful shutdown only reaches connections it has started; the
+/// first bytes are read before that).
+#[test]
+fn graceful_shutdown_does_not_wait_for_silent_connections() {
+    watchdog(120, || {
+        runtime(2).block_on(async {
+            let (addr, stop, server) =
+                start(app(Hits::default()), |s| s.header_read_timeout(Duration::from_secs(3600))).await;
+            let silent = gpm::net::TcpStream::connect(addr).await.unwrap();
+            // Accepted in order: once this is answered, so was `silent`.
+            let (status, _) = get_text(&client(false), format!("http://{addr}/")).await;
+            assert_eq!(status, 200);
+            stop.send(()).unwrap();
+            server.await.unwrap().unwrap();
+            drop(silent);
+        });
+    });
+}
+
 #[test]
 fn shutdown_with_no_connections_is_immediate() {
     watchdog(60, || {
