@@ -236,8 +236,10 @@ fn graceful_shutdown_lets_in_flight_requests_finish() {
 fn graceful_shutdown_does_not_wait_for_silent_connections() {
     watchdog(120, || {
         runtime(2).block_on(async {
-            let (addr, stop, server) =
-                start(app(Hits::default()), |s| s.header_read_timeout(Duration::from_secs(3600))).await;
+            let (addr, stop, server) = start(app(Hits::default()), |s| {
+                s.header_read_timeout(Duration::from_secs(3600))
+            })
+            .await;
             let silent = gpm::net::TcpStream::connect(addr).await.unwrap();
             // Accepted in order: once this is answered, so was `silent`.
             let (status, _) = get_text(&client(false), format!("http://{addr}/")).await;
