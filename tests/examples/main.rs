@@ -5,9 +5,11 @@
 //!   Go's output (was `tests/seed.rs`).
 //! - [`net`]: the networking examples, `examples/echo.rs` and
 //!   `examples/http.rs` (was `tests/examples_net.rs`).
+//! - [`web`]: the web stack, `examples/axum.rs` and `examples/tonic.rs`.
 
 mod net;
 mod seed;
+mod web;
 
 use std::path::PathBuf;
 use std::process::Command;

@@ -3,33 +3,10 @@
 //! killed) and `examples/tonic.rs --check` (serves, calls itself through
 //! the gRPC client on gpm, shuts down gracefully and exits 0).
 
+use super::example;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// The example binary `name`, built by `cargo test` beside this test's
-/// (as in `tests/examples_net.rs`).
-fn example(name: &str) -> PathBuf {
-    let mut dir = std::env::current_exe().unwrap();
-    dir.pop(); // the test binary
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let path = dir.join("examples").join(name);
-    // Up to date when `cargo test` built the examples; built here when only
-    // this test was asked for (or the example is stale).
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut cmd = Command::new(cargo);
-    cmd.args(["build", "--example", name]);
-    if dir.ends_with("release") {
-        cmd.arg("--release");
-    }
-    let status = cmd.current_dir(env!("CARGO_MANIFEST_DIR")).status().unwrap();
-    assert!(status.success(), "could not build example {name}");
-    assert!(path.exists(), "{} was not built", path.display());
-    path
-}
 
 /// Kills the example when the test ends, even by a panic.
 struct Killed(Child);
