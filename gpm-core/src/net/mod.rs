@@ -13,6 +13,15 @@
 //!   as in tokio; [`ReuniteError`] if `reunite` gets halves of different
 //!   streams); `split` borrows [`ReadHalf`] and [`WriteHalf`].
 //!   `&TcpStream` and `&UnixStream` are readers and writers too.
+//! - Deadlines (Go's `SetDeadline`, `SetReadDeadline`,
+//!   `SetWriteDeadline`): every socket has `set_deadline` (listeners: for
+//!   accepts), streams and datagram sockets also `set_read_deadline` and
+//!   `set_write_deadline`, halves the deadline of their direction. A
+//!   deadline is an absolute [`std::time::Instant`] (`None` clears it); an
+//!   operation that would wait past it fails with
+//!   [`io::ErrorKind::TimedOut`] (Go's `os.ErrDeadlineExceeded`), and
+//!   setting one wakes the operations waiting so that it applies to them.
+//!   One timer per deadline set, on the runtime's timers (`deadline.rs`).
 //!
 //! Sockets are std's, set non-blocking and registered with the runtime's
 //! netpoller. An operation tries its syscall first; when the socket is not
@@ -46,6 +55,7 @@
 //! # });
 //! ```
 
+mod deadline;
 mod split;
 mod tcp;
 mod udp;
@@ -58,7 +68,7 @@ pub use udp::UdpSocket;
 #[cfg(unix)]
 pub use unix::{UnixDatagram, UnixListener, UnixStream};
 
-use crate::sched::{Direction, Netpoll, PollDesc};
+use crate::sched::{Direction, Netpoll, PollDesc, Shared};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
@@ -189,8 +199,10 @@ pub(crate) struct Registered<T: AsRawFd> {
     io: T,
     /// Its readiness in the netpoller.
     desc: Arc<PollDesc>,
-    /// The runtime's netpoller.
-    netpoll: Arc<Netpoll>,
+    /// The runtime: its netpoller, and its timers for deadlines.
+    shared: Arc<Shared>,
+    /// The read and write deadlines.
+    deadlines: Arc<deadline::Deadlines>,
     /// Per direction: 1 + the edge count read before a short stream
     /// transfer (fewer bytes than asked: the socket was drained, or its
     /// send buffer filled), 0 if none. While no edge has come since, the
@@ -207,16 +219,33 @@ impl<T: AsRawFd> Registered<T> {
     /// Registers `io` (already non-blocking) with the current runtime.
     pub(crate) fn new(io: T) -> io::Result<Registered<T>> {
         let handle = crate::runtime::Handle::try_current().ok_or_else(no_runtime)?;
-        let netpoll = handle.shared.netpoll().clone();
         // `Drop` deregisters `io` before it closes, and `io` is never
         // handed out by value.
-        let desc = netpoll.register(io.as_raw_fd())?;
+        let desc = handle.shared.netpoll().register(io.as_raw_fd())?;
         Ok(Registered {
             io,
             desc,
-            netpoll,
+            shared: handle.shared,
+            deadlines: Arc::default(),
             drained: [AtomicU64::new(0), AtomicU64::new(0)],
         })
+    }
+
+    /// Sets (`None`: clears) the deadline of direction `dir`; see
+    /// `deadline.rs`.
+    pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<std::time::Instant>) {
+        self.deadlines.set(&self.shared, dir, deadline);
+    }
+
+    /// Both deadlines.
+    pub(crate) fn set_deadlines(&self, deadline: Option<std::time::Instant>) {
+        self.set_deadline(Direction::Read, deadline);
+        self.set_deadline(Direction::Write, deadline);
+    }
+
+    /// The runtime's netpoller.
+    fn netpoll(&self) -> &Netpoll {
+        self.shared.netpoll()
     }
 
     pub(crate) fn get(&self) -> &T {
@@ -232,14 +261,21 @@ impl<T: AsRawFd> Registered<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         std::task::ready!(crate::coop::proceed(cx));
-        loop {
+        self.deadlines.check(dir)?;
+        let r = loop {
             let seen = self.desc.edges(dir);
             match op(&self.io) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::task::ready!(self.wait(cx, dir, seen))?,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if let Err(e) = std::task::ready!(self.wait(cx, dir, seen)) {
+                        break Err(e);
+                    }
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                r => return Poll::Ready(r),
+                r => break r,
             }
-        }
+        };
+        self.deadlines.done(dir, cx.waker());
+        Poll::Ready(r)
     }
 
     /// [`poll_io`](Registered::poll_io) for a stream transfer of `want`
@@ -250,9 +286,24 @@ impl<T: AsRawFd> Registered<T> {
         cx: &mut Context<'_>,
         dir: Direction,
         want: usize,
-        mut op: impl FnMut(&T) -> io::Result<usize>,
+        op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         std::task::ready!(crate::coop::proceed(cx));
+        self.deadlines.check(dir)?;
+        let r = self.poll_stream_inner(cx, dir, want, op);
+        if r.is_ready() {
+            self.deadlines.done(dir, cx.waker());
+        }
+        r
+    }
+
+    fn poll_stream_inner(
+        &self,
+        cx: &mut Context<'_>,
+        dir: Direction,
+        want: usize,
+        mut op: impl FnMut(&T) -> io::Result<usize>,
+    ) -> Poll<io::Result<usize>> {
         let drained = &self.drained[dir as usize];
         loop {
             let seen = self.desc.edges(dir);
@@ -280,8 +331,13 @@ impl<T: AsRawFd> Registered<T> {
     /// Waits for an edge in direction `dir` after `seen` (the count read
     /// before an operation that would block): `Pending` with the waker
     /// stored, or `Ready(Ok(()))` if one came meanwhile (try again).
+    /// Fails with `TimedOut` if the direction's deadline has passed (else
+    /// a deadline set or reached meanwhile wakes the goroutine too).
     fn wait(&self, cx: &mut Context<'_>, dir: Direction, seen: u64) -> Poll<io::Result<()>> {
-        match self.netpoll.wait_for(&self.desc, dir, seen, cx.waker()) {
+        if let Poll::Ready(e) = self.deadlines.before_wait(dir, cx.waker()) {
+            return Poll::Ready(Err(e));
+        }
+        match self.netpoll().wait_for(&self.desc, dir, seen, cx.waker()) {
             Ok(true) => {
                 crate::sched::park(crate::sched::WaitReason::IoWait);
                 Poll::Pending
@@ -294,6 +350,7 @@ impl<T: AsRawFd> Registered<T> {
 
 impl<T: AsRawFd> Drop for Registered<T> {
     fn drop(&mut self) {
-        self.netpoll.deregister(self.io.as_raw_fd(), &self.desc);
+        self.deadlines.clear(&self.shared);
+        self.netpoll().deregister(self.io.as_raw_fd(), &self.desc);
     }
 }

@@ -30,6 +30,8 @@ mod sealed {
         fn poll_write_ref(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
         fn poll_write_vectored_ref(&self, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>>;
         fn shutdown_write(&self) -> io::Result<()>;
+        fn set_read_deadline(&self, deadline: Option<std::time::Instant>);
+        fn set_write_deadline(&self, deadline: Option<std::time::Instant>);
     }
 }
 
@@ -58,6 +60,12 @@ impl sealed::Sealed for TcpStream {
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(std::net::Shutdown::Write)
     }
+    fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+        TcpStream::set_read_deadline(self, deadline)
+    }
+    fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+        TcpStream::set_write_deadline(self, deadline)
+    }
 }
 impl Duplex for TcpStream {}
 
@@ -74,6 +82,12 @@ impl sealed::Sealed for super::UnixStream {
     }
     fn shutdown_write(&self) -> io::Result<()> {
         self.shutdown(std::net::Shutdown::Write)
+    }
+    fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+        super::UnixStream::set_read_deadline(self, deadline)
+    }
+    fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+        super::UnixStream::set_write_deadline(self, deadline)
     }
 }
 #[cfg(unix)]
@@ -179,6 +193,28 @@ impl<S: Duplex> OwnedReadHalf<S> {
         into_split(stream)
     }
 
+    /// Sets the stream's read deadline (the same as
+    /// `as_ref().set_read_deadline(..)`; see
+    /// [`TcpStream::set_deadline`]): reads through this half that would
+    /// wait past it fail with [`io::ErrorKind::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    /// let (mut reader, _writer) = stream.into_split();
+    /// reader.set_read_deadline(Some(Instant::now() + Duration::from_millis(5)));
+    /// let err = reader.read(&mut [0; 1]).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
+    pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+        self.stream.set_read_deadline(deadline)
+    }
+
     /// Puts the halves back together, if they came from the same stream;
     /// the write direction stays open.
     ///
@@ -231,6 +267,28 @@ impl<S: Duplex> OwnedWriteHalf<S> {
     /// ```
     pub fn forget(mut self) {
         self.shutdown_on_drop = false;
+    }
+
+    /// Sets the stream's write deadline (the same as
+    /// `as_ref().set_write_deadline(..)`; see
+    /// [`TcpStream::set_deadline`]): writes through this half that would
+    /// wait past it fail with [`io::ErrorKind::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    /// let (_reader, mut writer) = stream.into_split();
+    /// writer.set_write_deadline(Some(Instant::now() - Duration::from_millis(1)));
+    /// let err = writer.write(b"x").await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
+    pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+        self.stream.set_write_deadline(deadline)
     }
 }
 
@@ -338,6 +396,54 @@ pub struct ReadHalf<'a, S: Duplex> {
 pub struct WriteHalf<'a, S: Duplex> {
     /// The whole stream.
     stream: &'a S,
+}
+
+impl<S: Duplex> ReadHalf<'_, S> {
+    /// Sets the stream's read deadline (the same as
+    /// `as_ref().set_read_deadline(..)`; see
+    /// [`TcpStream::set_deadline`]): reads through this half that would
+    /// wait past it fail with [`io::ErrorKind::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    /// let (mut reader, _writer) = stream.split();
+    /// reader.set_read_deadline(Some(Instant::now() + Duration::from_millis(5)));
+    /// let err = reader.read(&mut [0; 1]).await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
+    pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
+        self.stream.set_read_deadline(deadline)
+    }
+}
+
+impl<S: Duplex> WriteHalf<'_, S> {
+    /// Sets the stream's write deadline (the same as
+    /// `as_ref().set_write_deadline(..)`; see
+    /// [`TcpStream::set_deadline`]): writes through this half that would
+    /// wait past it fail with [`io::ErrorKind::TimedOut`].
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use futures::{AsyncReadExt, AsyncWriteExt};
+    ///
+    /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+    /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
+    /// let (_reader, mut writer) = stream.split();
+    /// writer.set_write_deadline(Some(Instant::now() - Duration::from_millis(1)));
+    /// let err = writer.write(b"x").await.unwrap_err();
+    /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
+    /// # });
+    /// ```
+    pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
+        self.stream.set_write_deadline(deadline)
+    }
 }
 
 impl<S: Duplex> AsRef<S> for ReadHalf<'_, S> {

@@ -38,6 +38,12 @@ pub struct TcpListener {
 }
 
 impl TcpListener {
+    super::deadline::deadline_methods!(
+        listener,
+        setup: "let s = gpm::net::TcpListener::bind(\"127.0.0.1:0\").await.unwrap();",
+        cleanup: ""
+    );
+
     /// Binds to the first address of `addr` that works (names are resolved
     /// without stalling the P).
     ///
@@ -136,6 +142,14 @@ pub struct TcpStream {
 }
 
 impl TcpStream {
+    super::deadline::deadline_methods!(
+        stream,
+        setup: "let listener = gpm::net::TcpListener::bind(\"127.0.0.1:0\").await.unwrap();
+let s = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();",
+        read: "futures::AsyncReadExt::read(&mut &s, &mut [0; 1]).await",
+        write: "futures::AsyncWriteExt::write(&mut &s, b\"x\").await"
+    );
+
     /// Connects to the addresses of `addr` in turn; returns the first
     /// connection made, or the last address's error. The name is resolved
     /// without stalling the P; each connection attempt is non-blocking: the

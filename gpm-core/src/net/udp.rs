@@ -25,6 +25,13 @@ pub struct UdpSocket {
 }
 
 impl UdpSocket {
+    super::deadline::deadline_methods!(
+        stream,
+        setup: "let s = gpm::net::UdpSocket::bind(\"127.0.0.1:0\").await.unwrap();",
+        read: "s.recv_from(&mut [0; 8]).await",
+        write: "s.send_to(b\"x\", s.local_addr().unwrap()).await"
+    );
+
     /// Binds to the first address of `addr` that works (names are resolved
     /// without stalling the P).
     ///

@@ -33,6 +33,14 @@ pub struct UnixListener {
 }
 
 impl UnixListener {
+    super::deadline::deadline_methods!(
+        listener,
+        setup: "let path = std::env::temp_dir().join(format!(\"gpm-doc-deadline-{}.sock\", std::process::id()));
+let _ = std::fs::remove_file(&path);
+let s = gpm::net::UnixListener::bind(&path).unwrap();",
+        cleanup: "# std::fs::remove_file(std::env::temp_dir().join(format!(\"gpm-doc-deadline-{}.sock\", std::process::id()))).unwrap();"
+    );
+
     /// Creates the socket file `path` and listens on it (fails if the file
     /// exists). Binding does not block, so this is not `async`; it needs a
     /// runtime all the same.
@@ -148,6 +156,13 @@ fn connected(s: &std_unix::UnixStream) -> io::Result<()> {
 }
 
 impl UnixStream {
+    super::deadline::deadline_methods!(
+        stream,
+        setup: "let (s, _peer) = gpm::net::UnixStream::pair().unwrap();",
+        read: "futures::AsyncReadExt::read(&mut &s, &mut [0; 1]).await",
+        write: "futures::AsyncWriteExt::write(&mut &s, b\"x\").await"
+    );
+
     /// Connects to the socket at `path`, without blocking the thread (a
     /// listener whose backlog is full makes it fail with `WouldBlock`, as
     /// in tokio).
@@ -356,6 +371,13 @@ pub struct UnixDatagram {
 }
 
 impl UnixDatagram {
+    super::deadline::deadline_methods!(
+        stream,
+        setup: "let (s, _peer) = gpm::net::UnixDatagram::pair().unwrap();",
+        read: "s.recv(&mut [0; 8]).await",
+        write: "s.send(b\"x\").await"
+    );
+
     /// Creates the socket file `path` and binds to it (fails if the file
     /// exists).
     ///
