@@ -411,7 +411,7 @@ impl<S: Duplex> ReadHalf<'_, S> {
     /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
     /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-    /// let (mut reader, _writer) = stream.split();
+    /// let (mut reader, _writer) = gpm::net::TcpStream::split(&stream);
     /// reader.set_read_deadline(Some(Instant::now() + Duration::from_millis(5)));
     /// let err = reader.read(&mut [0; 1]).await.unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
@@ -435,7 +435,7 @@ impl<S: Duplex> WriteHalf<'_, S> {
     /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
     /// let listener = gpm::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     /// let stream = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();
-    /// let (_reader, mut writer) = stream.split();
+    /// let (_reader, mut writer) = gpm::net::TcpStream::split(&stream);
     /// writer.set_write_deadline(Some(Instant::now() - Duration::from_millis(1)));
     /// let err = writer.write(b"x").await.unwrap_err();
     /// assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);
