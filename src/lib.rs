@@ -45,6 +45,7 @@ pub use gpm_core::chan::{chan, Chan};
 pub use gpm_core::{
     context, coop, net, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow,
 };
+pub use gpm_core::{fs, io, process, signal};
 pub use gpm_macros::{main, select, test};
 
 pub mod runtime {

@@ -14,7 +14,8 @@
 //! | [`sync`] | `sync`, `sema.go` | Mutex (with starvation mode), RwLock, WaitGroup, Once, Semaphore |
 //! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
 //! | [`context`] | `context` | cancellation trees, deadlines |
-//! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits and stream halves |
+//! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits, stream halves and deadlines |
+//! | `os/` | `os`, `os/exec`, `os/signal` | [`io`] (stdin, stdout, stderr), [`process`] (`Command`), [`signal`] (`notify`), [`fs`] (files); its `mod.rs` says where each one's work runs |
 //!
 //! The public modules use the scheduler only through the interface that
 //! `sched/mod.rs` lists (park with a wait reason, arm a timer, register a
@@ -99,11 +100,13 @@ pub mod chan;
 pub mod context;
 pub mod coop;
 pub mod net;
+mod os;
 pub mod runtime;
 mod sched;
 pub mod sync;
 mod task;
 pub mod time;
 
+pub use os::{fs, process, signal, stdio as io};
 pub use sched::{JoinError, JoinHandle};
 pub use task::{spawn, spawn_blocking, syscall, yield_now, YieldNow};
