@@ -27,8 +27,8 @@
 //!   stopped.
 //! - `SIGQUIT` stays gpm's: its goroutine dump (and exit status 2) happens
 //!   whether or not a channel also gets it.
-//! - `SIGKILL`, `SIGSTOP` and the fault signals (`SIGSEGV`, `SIGBUS`,
-//!   `SIGILL`, `SIGFPE`) cannot be caught: `notify` returns an error.
+//! - `SIGKILL`, `SIGSTOP` and the fault signals `SIGSEGV`, `SIGILL` and
+//!   `SIGFPE` cannot be caught: `notify` returns an error.
 //!
 //! # Where the work runs, and why
 //! The handler is `signal-hook`'s: async-signal-safe, it only writes a byte
@@ -132,7 +132,8 @@ fn deliver(signal: Signal) {
 /// weak handle: dropping every handle of `chan` stops it.
 ///
 /// Errors: an empty list (Go's "all signals" is not supported), or a
-/// signal that cannot be caught (`SIGKILL`, `SIGSTOP`, `SIGSEGV`...).
+/// signal that cannot be caught (`SIGKILL`, `SIGSTOP`, `SIGSEGV`, `SIGILL`,
+/// `SIGFPE`), or not a signal.
 ///
 /// ```
 /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
@@ -151,6 +152,12 @@ pub fn notify(chan: &Chan<Signal>, signals: &[Signal]) -> io::Result<()> {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "gpm::signal::notify needs at least one signal",
+        ));
+    }
+    if let Some(s) = signals.iter().find(|s| signal_hook::consts::FORBIDDEN.contains(s)) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("gpm::signal::notify: signal {s} cannot be caught"),
         ));
     }
     let d = dispatch()?;
