@@ -145,7 +145,7 @@ impl TcpStream {
     super::deadline::deadline_methods!(
         stream,
         setup: "let listener = gpm::net::TcpListener::bind(\"127.0.0.1:0\").await.unwrap();
-let s = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();",
+    let s = gpm::net::TcpStream::connect(listener.local_addr().unwrap()).await.unwrap();",
         read: "futures::AsyncReadExt::read(&mut &s, &mut [0; 1]).await",
         write: "futures::AsyncWriteExt::write(&mut &s, b\"x\").await"
     );

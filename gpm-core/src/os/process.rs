@@ -261,9 +261,24 @@ impl Command {
         let mut child = self.std.spawn()?;
         let wrap = |child: &mut std::process::Child| -> io::Result<Child> {
             Ok(Child {
-                stdin: child.stdin.take().map(|p| Pipe::new(p.into())).transpose()?.map(|p| ChildStdin { pipe: Some(p) }),
-                stdout: child.stdout.take().map(|p| Pipe::new(p.into())).transpose()?.map(|pipe| ChildStdout { pipe }),
-                stderr: child.stderr.take().map(|p| Pipe::new(p.into())).transpose()?.map(|pipe| ChildStderr { pipe }),
+                stdin: child
+                    .stdin
+                    .take()
+                    .map(|p| Pipe::new(p.into()))
+                    .transpose()?
+                    .map(|p| ChildStdin { pipe: Some(p) }),
+                stdout: child
+                    .stdout
+                    .take()
+                    .map(|p| Pipe::new(p.into()))
+                    .transpose()?
+                    .map(|pipe| ChildStdout { pipe }),
+                stderr: child
+                    .stderr
+                    .take()
+                    .map(|p| Pipe::new(p.into()))
+                    .transpose()?
+                    .map(|pipe| ChildStderr { pipe }),
                 exit: Exit::open(child.id())?,
                 child: None,
             })
@@ -299,7 +314,10 @@ impl Command {
     /// # });
     /// ```
     pub async fn output(&mut self) -> io::Result<Output> {
-        self.std.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.std
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         self.spawn()?.wait_with_output().await
     }
 
@@ -343,7 +361,8 @@ impl Pipe {
     }
 
     fn poll_write(&self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        self.io.poll_stream(cx, Direction::Write, buf.len(), |mut f| f.write(buf))
+        self.io
+            .poll_stream(cx, Direction::Write, buf.len(), |mut f| f.write(buf))
     }
 }
 
