@@ -311,7 +311,7 @@ impl File {
     /// ```
     /// # gpm::runtime::Runtime::new().unwrap().block_on(async {
     /// # let path = std::env::temp_dir().join(format!("gpm-doc-create-{}", std::process::id()));
-    /// let f = gpm::fs::File::create(&path).await.unwrap();
+    /// let mut f = gpm::fs::File::create(&path).await.unwrap();
     /// assert_eq!(f.metadata().await.unwrap().len(), 0);
     /// # gpm::fs::remove_file(&path).await.unwrap();
     /// # });
