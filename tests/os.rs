@@ -213,6 +213,7 @@ fn kill_and_wait_in_io_wait(rt: Runtime) {
         assert_eq!(status.signal(), Some(libc::SIGTERM));
         // Waiting again gives the same status; kill after the exit is fine.
         assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGTERM));
+        child.kill().unwrap();
         // kill() itself.
         let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
         child.kill().unwrap();
