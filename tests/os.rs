@@ -19,6 +19,7 @@ macro_rules! suite {
                 gpm::runtime::Builder::new().procs($procs).build().unwrap()
             }
             #[test] fn stdin_and_stdout_through_a_child() { super::watchdog(|| super::stdin_and_stdout_through_a_child(rt())) }
+            #[test] fn stdin_read_cancelled_loses_nothing() { super::watchdog(|| super::stdin_read_cancelled_loses_nothing(rt())) }
             #[test] fn output_status_and_exit_codes() { super::watchdog(|| super::output_status_and_exit_codes(rt())) }
             #[test] fn pipes_carry_a_megabyte_both_ways() { super::watchdog(|| super::pipes_carry_a_megabyte_both_ways(rt())) }
             #[test] fn kill_and_wait_in_io_wait() { super::watchdog(|| super::kill_and_wait_in_io_wait(rt())) }
@@ -85,6 +86,65 @@ fn child_stdin_upper() {
             .write_all(format!("ERR:{n} lines\n").as_bytes())
             .await
             .unwrap();
+    });
+}
+
+/// In the child (`GPM_OS_CHILD=1`): a read of stdin cancelled by a
+/// timeout loses nothing: the parent writes only after the child says so,
+/// and the same `Stdin` then reads it.
+#[test]
+fn child_stdin_cancelled_read() {
+    if std::env::var_os("GPM_OS_CHILD").is_none() {
+        return;
+    }
+    Runtime::new().unwrap().block_on(async {
+        let mut stdin = gpm::io::stdin();
+        let mut buf = [0; 64];
+        // Nothing comes until "READY" is out: the read times out.
+        let r = gpm::time::timeout(Duration::from_millis(20), stdin.read(&mut buf)).await;
+        assert!(r.is_err(), "a read with no input finished: {r:?}");
+        let mut out = gpm::io::stdout();
+        out.write_all(b"\nREADY\n").await.unwrap();
+        out.flush().await.unwrap();
+        let mut text = String::new();
+        stdin.read_to_string(&mut text).await.unwrap();
+        out.write_all(format!("\nGOT:{text}\n").as_bytes()).await.unwrap();
+        out.flush().await.unwrap();
+    });
+}
+
+fn stdin_read_cancelled_loses_nothing(rt: Runtime) {
+    rt.block_on(async {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "child_stdin_cancelled_read",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("GPM_OS_CHILD", "1")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let mut lines = futures::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        loop {
+            let line = lines.next().await.expect("the child ended before READY").unwrap();
+            if line == "READY" {
+                break;
+            }
+        }
+        stdin.write_all(b"after the timeout").await.unwrap();
+        drop(stdin);
+        let mut got = None;
+        while let Some(line) = lines.next().await {
+            if let Some(text) = line.unwrap().strip_prefix("GOT:") {
+                got = Some(text.to_owned());
+            }
+        }
+        assert_eq!(got.as_deref(), Some("after the timeout"));
+        assert!(child.wait().await.unwrap().success());
     });
 }
 

@@ -198,7 +198,9 @@ impl Deadlines {
 /// `Registered`: `stream` gives `set_deadline`, `set_read_deadline` and
 /// `set_write_deadline`; `listener` gives `set_deadline` (for accepts).
 /// `$setup` makes `s` in the examples; `$read` and `$write` are an
-/// operation on it in each direction.
+/// operation on it in each direction. (Not formatted: rustfmt re-indents
+/// the `concat!` in the doc attributes further on every run.)
+#[rustfmt::skip]
 macro_rules! deadline_methods {
     (stream, setup: $setup:literal, read: $read:literal, write: $write:literal) => {
         /// Sets the deadline of reads and writes alike (Go's
@@ -215,16 +217,16 @@ macro_rules! deadline_methods {
         /// `into_split` share it.
         ///
         #[doc = concat!(
-                    "```\nuse std::time::{Duration, Instant};\n\n",
-                    "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
-                    $setup,
-                    "\ns.set_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
-                    "// Nothing arrives: the wait ends at the deadline.\n",
-                    "let err = ", $read, ".unwrap_err();\n",
-                    "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
-                    "s.set_deadline(None); // no deadline any more\n",
-                    "# });\n```"
-                )]
+            "```\nuse std::time::{Duration, Instant};\n\n",
+            "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
+            $setup,
+            "\ns.set_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
+            "// Nothing arrives: the wait ends at the deadline.\n",
+            "let err = ", $read, ".unwrap_err();\n",
+            "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
+            "s.set_deadline(None); // no deadline any more\n",
+            "# });\n```"
+        )]
         pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
             self.io.set_deadlines(deadline)
         }
@@ -233,16 +235,16 @@ macro_rules! deadline_methods {
         /// `SetReadDeadline`); see [`set_deadline`](Self::set_deadline).
         ///
         #[doc = concat!(
-                    "```\nuse std::time::{Duration, Instant};\n\n",
-                    "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
-                    $setup,
-                    "\ns.set_read_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
-                    "let err = ", $read, ".unwrap_err();\n",
-                    "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
-                    "// Writes have no deadline.\n",
-                    $write, ".unwrap();\n",
-                    "# });\n```"
-                )]
+            "```\nuse std::time::{Duration, Instant};\n\n",
+            "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
+            $setup,
+            "\ns.set_read_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
+            "let err = ", $read, ".unwrap_err();\n",
+            "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
+            "// Writes have no deadline.\n",
+            $write, ".unwrap();\n",
+            "# });\n```"
+        )]
         pub fn set_read_deadline(&self, deadline: Option<std::time::Instant>) {
             self.io.set_deadline(crate::sched::Direction::Read, deadline)
         }
@@ -251,16 +253,16 @@ macro_rules! deadline_methods {
         /// `SetWriteDeadline`); see [`set_deadline`](Self::set_deadline).
         ///
         #[doc = concat!(
-                    "```\nuse std::time::Instant;\n\n",
-                    "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
-                    $setup,
-                    "\ns.set_write_deadline(Some(Instant::now())); // already passed\n",
-                    "let err = ", $write, ".unwrap_err();\n",
-                    "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
-                    "s.set_write_deadline(None);\n",
-                    $write, ".unwrap();\n",
-                    "# });\n```"
-                )]
+            "```\nuse std::time::Instant;\n\n",
+            "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
+            $setup,
+            "\ns.set_write_deadline(Some(Instant::now())); // already passed\n",
+            "let err = ", $write, ".unwrap_err();\n",
+            "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
+            "s.set_write_deadline(None);\n",
+            $write, ".unwrap();\n",
+            "# });\n```"
+        )]
         pub fn set_write_deadline(&self, deadline: Option<std::time::Instant>) {
             self.io.set_deadline(crate::sched::Direction::Write, deadline)
         }
@@ -274,18 +276,18 @@ macro_rules! deadline_methods {
         /// wakes a waiting accept, so that the new deadline applies.
         ///
         #[doc = concat!(
-                    "```\nuse std::time::{Duration, Instant};\n\n",
-                    "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
-                    $setup,
-                    "\ns.set_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
-                    "// Nobody connects: the wait ends at the deadline.\n",
-                    "let err = s.accept().await.unwrap_err();\n",
-                    "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
-                    "s.set_deadline(None);\n",
-                    "# });\n",
-                    $cleanup,
-                    "\n```"
-                )]
+            "```\nuse std::time::{Duration, Instant};\n\n",
+            "# gpm::runtime::Runtime::new().unwrap().block_on(async {\n",
+            $setup,
+            "\ns.set_deadline(Some(Instant::now() + Duration::from_millis(5)));\n",
+            "// Nobody connects: the wait ends at the deadline.\n",
+            "let err = s.accept().await.unwrap_err();\n",
+            "assert_eq!(err.kind(), std::io::ErrorKind::TimedOut);\n",
+            "s.set_deadline(None);\n",
+            "# });\n",
+            $cleanup,
+            "\n```"
+        )]
         pub fn set_deadline(&self, deadline: Option<std::time::Instant>) {
             self.io.set_deadline(crate::sched::Direction::Read, deadline)
         }

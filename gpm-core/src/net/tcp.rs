@@ -137,6 +137,9 @@ impl std::fmt::Debug for TcpListener {
 /// assert_eq!(text, "hi");
 /// # });
 /// ```
+///
+/// [`AsyncRead`]: futures_io::AsyncRead
+/// [`AsyncWrite`]: futures_io::AsyncWrite
 pub struct TcpStream {
     io: Registered<std::net::TcpStream>,
 }
