@@ -346,6 +346,52 @@ fn files(rt: Runtime) {
     });
 }
 
+/// In the child (`GPM_OS_CHILD=1`): SIGTERM asked for does not end the
+/// process, and is received; after `stop`, it ends the process again (its
+/// default action, emulated).
+#[test]
+fn child_sigterm_default_comes_back() {
+    if std::env::var_os("GPM_OS_CHILD").is_none() {
+        return;
+    }
+    Runtime::new().unwrap().block_on(async {
+        let c = gpm::chan(1);
+        gpm::signal::notify(&c, &[libc::SIGTERM]).unwrap();
+        raise(libc::SIGTERM);
+        assert_eq!(c.recv().await, Some(libc::SIGTERM));
+        println!("\nSURVIVED");
+        gpm::signal::stop(&c);
+        raise(libc::SIGTERM);
+        // The dispatcher thread ends the process; until then, wait.
+        gpm::time::sleep(Duration::from_secs(30)).await;
+        println!("\nSTILL ALIVE");
+    });
+}
+
+#[test]
+fn stopped_signal_gets_its_default_action_back() {
+    watchdog(|| {
+        Runtime::new().unwrap().block_on(async {
+            use std::os::unix::process::ExitStatusExt;
+            let out = Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "--exact",
+                    "child_sigterm_default_comes_back",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env("GPM_OS_CHILD", "1")
+                .output()
+                .await
+                .unwrap();
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(stdout.contains("\nSURVIVED"), "{stdout}");
+            assert!(!stdout.contains("STILL ALIVE"), "{stdout}");
+            assert_eq!(out.status.signal(), Some(libc::SIGTERM), "{out:?}");
+        });
+    });
+}
+
 /// Signals are the process's: every signal case is in this one test, so
 /// that no two tests share a signal.
 #[test]
