@@ -709,3 +709,27 @@ macro_rules! debug_pipe {
     )*};
 }
 debug_pipe!(ChildStdin, ChildStdout, ChildStderr);
+
+#[cfg(all(test, not(miri), not(loom)))]
+mod tests {
+    use super::*;
+
+    /// The fallback of systems without pidfds: `wait` on the blocking pool
+    /// (`waitid(WNOWAIT)`, then a reap), forced here on Linux.
+    #[test]
+    fn wait_on_the_blocking_pool() {
+        let rt = crate::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            use std::os::unix::process::ExitStatusExt;
+            let mut child = Command::new("sh").args(["-c", "exit 4"]).spawn().unwrap();
+            child.exit = Exit::Pool;
+            assert_eq!(child.wait().await.unwrap().code(), Some(4));
+            // Waiting again: the status std kept.
+            assert_eq!(child.wait().await.unwrap().code(), Some(4));
+            let mut child = Command::new("sleep").arg("1000").spawn().unwrap();
+            child.exit = Exit::Pool;
+            child.kill().unwrap();
+            assert_eq!(child.wait().await.unwrap().signal(), Some(libc::SIGKILL));
+        });
+    }
+}
