@@ -2,6 +2,8 @@
 //! Ps. Deadlines only turn hangs into failures.
 //!
 //! - [`tcp`]: `TcpListener` and `TcpStream` (was `tests/net.rs`).
+//! - [`deadline`]: Go's `SetDeadline`, `SetReadDeadline`,
+//!   `SetWriteDeadline` on every socket type and the halves.
 //! - [`split`]: read and write halves of `TcpStream` and `UnixStream`
 //!   (was `tests/net_split.rs`).
 //! - [`udp`]: `UdpSocket` (was `tests/net_udp.rs`).
@@ -10,6 +12,7 @@
 //!
 //! The networking examples are run by `tests/examples/`.
 
+mod deadline;
 mod split;
 mod tcp;
 mod udp;
