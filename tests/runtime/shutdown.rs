@@ -129,3 +129,66 @@ fn shutdown_timeout_does_not_wait_for_a_stuck_poll() {
         assert_eq!(drops.load(SeqCst), 1, "the parked goroutine was dropped");
     }
 }
+
+/// A goroutine woken after shutdown by a waker called with a lock held,
+/// whose drop takes that lock, is dropped after the waking poll, not inside
+/// the waker. (h2 wakes a stream's task with the stream lock held: dropped
+/// inline, the goroutine deadlocked its M, and the runtime's drop with it.)
+#[test]
+fn a_goroutine_woken_after_shutdown_is_not_dropped_inside_its_waker() {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    struct TakesLock(Arc<Mutex<()>>, Arc<AtomicUsize>);
+    impl Drop for TakesLock {
+        fn drop(&mut self) {
+            let _held = self.0.lock().unwrap();
+            self.1.fetch_add(1, SeqCst);
+        }
+    }
+
+    for procs in [1, 2, 4] {
+        let rt: Runtime = Builder::new().procs(procs).build().unwrap();
+        let lock = Arc::new(Mutex::new(()));
+        let dropped = Arc::new(AtomicUsize::new(0));
+        // B waits on a future gpm did not write; its drop takes the lock.
+        let (wake_b, b_waits) = futures::channel::oneshot::channel::<()>();
+        let guard = TakesLock(lock.clone(), dropped.clone());
+        let b = rt.spawn(async move {
+            let _guard = guard;
+            let _ = b_waits.await;
+        });
+        let listed = format!("goroutine {} [", b.id());
+        while !rt.dump().contains(&listed) {
+            std::thread::yield_now();
+        }
+        // A blocks its M until the shutdown has begun, then wakes B with
+        // the lock held.
+        let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started_rx) = std::sync::mpsc::channel::<()>();
+        let a_lock = lock.clone();
+        rt.spawn(async move {
+            started_tx.send(()).unwrap();
+            go_rx.recv().unwrap();
+            let _held = a_lock.lock().unwrap();
+            let _ = wake_b.send(());
+        });
+        started_rx.recv().unwrap();
+        // Tells A to go on once the runtime says it has shut down.
+        let handle = rt.handle().clone();
+        let watcher = std::thread::spawn(move || {
+            while std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handle.block_on(async {}))).is_ok() {
+                std::thread::yield_now();
+            }
+            go_tx.send(()).unwrap();
+        });
+        let start = Instant::now();
+        rt.shutdown_timeout(Duration::from_secs(10));
+        watcher.join().unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "procs={procs}: the shutdown waited for an M that deadlocked"
+        );
+        assert_eq!(dropped.load(SeqCst), 1, "procs={procs}: B was dropped once");
+    }
+}

@@ -186,6 +186,10 @@ pub(crate) fn run_main<F: Future>(
                 let _p = MainP::take(&cx);
                 cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx))
             };
+            if shared.is_shutdown() {
+                // Gs woken during the poll after shutdown (kept until now).
+                super::shutdown::drop_deferred();
+            }
             if let Poll::Ready(output) = polled {
                 return output;
             }

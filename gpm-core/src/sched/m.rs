@@ -60,6 +60,8 @@ pub(crate) fn worker_main(shared: Arc<Shared>, p: PLocal, spinning: bool) {
             schedule_once(&cx);
         }
         release_on_exit(&cx);
+        // Gs woken here after shutdown, kept until the poll was over.
+        super::shutdown::drop_deferred();
     });
     cx.shared.threads.fetch_sub(1, SeqCst);
 }

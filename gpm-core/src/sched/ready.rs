@@ -195,7 +195,11 @@ fn schedule(g: G, info: ScheduleInfo) {
         };
         let shared = &*cx.shared;
         if shared.is_shutdown() {
-            return Some(g);
+            // Not dropped here: whoever calls a waker may hold a lock that
+            // the G's drop needs (h2 wakes a stream's task with the stream
+            // lock held). This thread drops it after its poll.
+            super::shutdown::defer_drop(g);
+            return None;
         }
         let mut g = Some(g);
         let put = cx.with_p(|p| {

@@ -87,12 +87,21 @@ impl Shared {
     /// Drops every queued G, then every parked one.
     fn drain(&self) {
         self.timers.clear();
-        let idle_ps = self.idle.lock().drain_ps();
-        drop(idle_ps); // a ring drops what it holds
-        for p in self.ps.iter() {
-            drop(p.take_runnext());
+        // Queued Gs go through `drop_at_shutdown` too: a G whose drop wakes
+        // another (with a lock held) must not drop that one inside it.
+        for mut p in self.idle.lock().drain_ps() {
+            let mut gs = std::mem::take(&mut p.yielded);
+            while let Some((g, _)) = p.get(&self.ps[p.id]) {
+                gs.push(g);
+            }
+            gs.into_iter().for_each(drop_at_shutdown);
         }
-        drop(self.global.drain());
+        for p in self.ps.iter() {
+            if let Some(g) = p.take_runnext() {
+                drop_at_shutdown(g);
+            }
+        }
+        self.global.drain().into_iter().for_each(drop_at_shutdown);
         // Parked Gs: wake each; `schedule` sees `shutdown` and drops it.
         // Dropping one G's future may wake another: repeat until none is left.
         loop {
@@ -104,7 +113,7 @@ impl Shared {
             for waker in wakers {
                 waker.wake();
             }
-            drop(self.global.drain());
+            self.global.drain().into_iter().for_each(drop_at_shutdown);
             if self.registry.len() >= before {
                 // Those left are running on threads we could not join (a
                 // runtime dropped from its own G); they go when they finish.
@@ -202,5 +211,31 @@ pub(super) fn drop_at_shutdown(g: G) {
     while let Some(g) = next {
         drop(g);
         next = DROPPING.with(|d| d.borrow_mut().as_mut().and_then(Vec::pop));
+    }
+}
+
+thread_local! {
+    /// Gs woken on this M after shutdown, while it polled: dropped by
+    /// [`drop_deferred`] once the poll is over.
+    static DEFERRED: std::cell::RefCell<Vec<G>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Keeps `g`, woken on an M of its runtime after shutdown, for
+/// [`drop_deferred`]: the waker's caller may hold a lock that dropping the
+/// G's future takes (a G dropped inline there deadlocked its M, and with it
+/// the runtime's drop).
+pub(super) fn defer_drop(g: G) {
+    DEFERRED.with(|d| d.borrow_mut().push(g));
+}
+
+/// Drops the Gs this thread deferred (see [`defer_drop`]); an M calls it
+/// when its poll is over and it leaves for shutdown.
+pub(super) fn drop_deferred() {
+    loop {
+        let gs = DEFERRED.with(|d| std::mem::take(&mut *d.borrow_mut()));
+        if gs.is_empty() {
+            return;
+        }
+        gs.into_iter().for_each(drop_at_shutdown);
     }
 }
