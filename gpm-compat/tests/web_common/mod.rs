@@ -1,13 +1,11 @@
 //! Helpers shared by the web-stack tests (serve_*.rs, client.rs, https.rs,
 //! panics.rs).
 //!
-//! Tests close their connections before their runtime is dropped: dropping
-//! a runtime drops the goroutines still parked, and a hyper HTTP/2 client
-//! connection dropped that way can deadlock (h2 wakes a task while it
-//! holds its stream lock, and gpm's shutdown drops the woken goroutine
-//! inline, whose drop takes the same lock). That is a gpm-core shutdown
-//! issue, reported separately; these tests are about serving, not about
-//! dropping a runtime with live connections.
+//! Tests close their connections before their runtime is dropped. (A
+//! runtime dropped with an HTTP/2 connection alive used to deadlock: h2
+//! wakes a task with its stream lock held, and gpm's shutdown dropped the
+//! woken goroutine right there. gpm-core now drops it after the poll; see
+//! `tests/runtime/shutdown.rs`.)
 #![allow(dead_code, unreachable_pub)]
 
 use std::sync::mpsc;
