@@ -6,6 +6,7 @@
 //! read is found by `gpm::runtime::dump()` showing it in `[IO wait]`, not
 //! by sleeping.
 
+use crate::watchdog;
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{TcpListener, TcpStream, UdpSocket};
 use gpm::runtime::Runtime;
@@ -38,34 +39,13 @@ suite! {
     procs_4: 4,
 }
 
-/// How long any test may take before it fails (only hangs reach it).
-const HANG: Duration = Duration::from_secs(60);
-
 /// How late a deadline may fire on a loaded machine.
 const LATE: Duration = Duration::from_secs(10);
-
-/// Runs `f` on a thread; fails if it does not finish within `HANG`.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(HANG) {
-        Ok(()) => t.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(e) = t.join() {
-                std::panic::resume_unwind(e)
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {HANG:?}"),
-    }
-}
 
 /// Waits until `n` goroutines are listed in `[IO wait]`.
 async fn in_io_wait(n: usize) {
     let needle = "[IO wait]:\ncreated at";
-    let give_up = Instant::now() + HANG;
+    let give_up = Instant::now() + crate::DEADLINE;
     while gpm::runtime::dump().matches(needle).count() < n {
         assert!(
             Instant::now() < give_up,

@@ -2,10 +2,10 @@
 //! and 4 Ps: a reader goroutine and a writer goroutine on the two halves
 //! of one stream. Deadlines only turn hangs into failures.
 
+use crate::watchdog;
 use futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use gpm::net::{Duplex, OwnedReadHalf, OwnedWriteHalf, TcpListener, TcpStream};
 use gpm::runtime::Runtime;
-use std::time::Duration;
 
 macro_rules! suite {
     ($($name:ident: $procs:expr,)*) => {$(
@@ -28,27 +28,6 @@ suite! {
     procs_1: 1,
     procs_2: 2,
     procs_4: 4,
-}
-
-/// How long any test may take before it fails (only hangs reach it).
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `f` on a thread; fails if it does not finish within `DEADLINE`.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(DEADLINE) {
-        Ok(()) => t.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(e) = t.join() {
-                std::panic::resume_unwind(e)
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {DEADLINE:?}"),
-    }
 }
 
 /// 1 MiB: more than the socket buffers, so reads and writes both wait.

@@ -4,6 +4,7 @@
 //! bytes themselves, or by `gpm::runtime::dump()` showing a goroutine in
 //! `[IO wait]`.
 
+use crate::{watchdog, DEADLINE};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{TcpListener, TcpStream};
 use gpm::runtime::Runtime;
@@ -32,27 +33,6 @@ suite! {
     procs_1: 1,
     procs_2: 2,
     procs_4: 4,
-}
-
-/// How long any test may take before it fails (only hangs reach it).
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `f` on a thread; fails if it does not finish within `DEADLINE`.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(DEADLINE) {
-        Ok(()) => t.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(e) = t.join() {
-                std::panic::resume_unwind(e)
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {DEADLINE:?}"),
-    }
 }
 
 /// Bytes of connection `i`, position `j`: every connection's differ.

@@ -4,13 +4,14 @@
 //! into failures.
 #![cfg(unix)]
 
+use crate::{watchdog, DEADLINE};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{UnixDatagram, UnixListener, UnixStream};
 use gpm::runtime::Runtime;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 macro_rules! suite {
     ($($name:ident: $procs:expr,)*) => {$(
@@ -31,27 +32,6 @@ suite! {
     procs_1: 1,
     procs_2: 2,
     procs_4: 4,
-}
-
-/// How long any test may take before it fails (only hangs reach it).
-const DEADLINE: Duration = Duration::from_secs(60);
-
-/// Runs `f` on a thread; fails if it does not finish within `DEADLINE`.
-fn watchdog(f: impl FnOnce() + Send + 'static) {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let t = std::thread::spawn(move || {
-        f();
-        let _ = tx.send(());
-    });
-    match rx.recv_timeout(DEADLINE) {
-        Ok(()) => t.join().unwrap(),
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            if let Err(e) = t.join() {
-                std::panic::resume_unwind(e)
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {DEADLINE:?}"),
-    }
 }
 
 /// A unique socket path in the temp dir, removed on drop.
