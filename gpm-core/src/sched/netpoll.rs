@@ -347,11 +347,14 @@ impl Netpoll {
             }
         }
         drop(guard);
-        self.waiting.fetch_sub(wakers.len(), SeqCst);
+        // Wake first, then uncount: a goroutine readied here is counted as
+        // waiting for I/O until it is marked runnable (deadlock detection
+        // must never see it as neither).
         let n = wakers.len();
         for w in wakers {
             w.wake();
         }
+        self.waiting.fetch_sub(n, SeqCst);
         n
     }
 }

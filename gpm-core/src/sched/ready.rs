@@ -172,6 +172,9 @@ fn batch(g: G) -> Option<G> {
         };
         match b.as_mut() {
             Some(batch) if std::ptr::eq(batch.shared, Arc::as_ptr(&g.metadata().shared)) => {
+                // Runnable from now on, though queued only when the batch
+                // ends: deadlock detection must not see it still waiting.
+                g.metadata().make_runnable();
                 batch.gs.push(g);
                 None
             }
