@@ -1,4 +1,4 @@
-// Its own binary: `short_syscalls_start_no_threads` checks that no thread starts; other tests' load would start one.
+// Its own binary: `short_syscalls_start_no_threads` counts the threads its runtime starts; other tests' runtimes in the same binary load the cores.
 //! sysmon takes the P from an M stuck in a poll or in `gpm::syscall`, so
 //! the goroutines queued behind it still run (issue 4).
 //!
@@ -60,12 +60,19 @@ fn syscall_hands_off_the_p() {
 }
 
 /// A short `gpm::syscall` costs no thread switch: a million of them start
-/// no thread.
+/// no thread unless sysmon took the P from one.
+///
+/// On a loaded machine the OS may stop the thread inside one of the calls
+/// long enough for sysmon to see the same call on two looks; taking the P
+/// then is Go's rule (no P is idle to pick up work), and it starts at most
+/// the thread that takes the P. So the test counts threads against
+/// retakes: on a quiet machine both stay at zero, and in no case does a
+/// short call start a thread by itself.
 #[test]
 fn short_syscalls_start_no_threads() {
     let rt = Builder::new().procs(1).build().unwrap();
     rt.block_on(async {
-        let before = gpm::runtime::stats().threads;
+        let before = gpm::runtime::stats();
         let mut sum = 0u64;
         for i in 0..1_000_000u64 {
             sum += gpm::syscall(|| i & 1);
@@ -74,10 +81,16 @@ fn short_syscalls_start_no_threads() {
             }
         }
         assert_eq!(sum, 500_000);
-        assert_eq!(
-            gpm::runtime::stats().threads,
-            before,
-            "a short syscall started a thread"
+        let after = gpm::runtime::stats();
+        let retakes = after.retakes - before.retakes;
+        let started = after.threads - before.threads;
+        assert!(
+            started as u64 <= retakes,
+            "a short syscall started a thread: {started} threads started, {retakes} retakes"
+        );
+        assert!(
+            retakes < 1000,
+            "sysmon took the P from {retakes} of a million short syscalls"
         );
     });
 }
