@@ -33,11 +33,11 @@ impl Shared {
         let listed_before = entries.len();
         self.registry.for_each(|info| {
             entries.push(Entry {
-                goid: info.goid,
+                goid: info.goid(),
                 state: info.state(),
                 waited: self.clock.seconds_since(info.since()),
                 is_main: info.is_main(),
-                location: info.location,
+                location: info.location(),
             });
         });
         let listed = entries.len() - listed_before;

@@ -1,7 +1,7 @@
 //! `JoinHandle`: the result of a G started with [`spawn`](crate::spawn), or
 //! of a job started with [`spawn_blocking`](crate::spawn_blocking).
 
-use super::g::{panic_message, GInfo};
+use super::g::{panic_message, GInfo, Task};
 use std::any::Any;
 use std::fmt;
 use std::future::Future;
@@ -45,7 +45,7 @@ unsafe impl<T: Send> Sync for JoinHandle<T> {}
 impl<T> Unpin for JoinHandle<T> {}
 
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(task: async_task::Task<Result<T, JoinError>, GInfo>) -> JoinHandle<T> {
+    pub(crate) fn new(task: Task<T>) -> JoinHandle<T> {
         let info = NonNull::from(task.metadata());
         JoinHandle {
             task: Some(task.fallible()),
@@ -64,7 +64,7 @@ impl<T> JoinHandle<T> {
     /// [`spawn_blocking`](crate::spawn_blocking) job, its id, from the same
     /// sequence.
     pub fn id(&self) -> u64 {
-        self.info().goid
+        self.info().goid()
     }
 
     /// True once the goroutine has finished: returned, panicked, or been

@@ -8,10 +8,11 @@
 //! | file | Go's name | what it is |
 //! | --- | --- | --- |
 //! | **goroutines** | | |
-//! | `g.rs` | `g`, `_Grunnable`... | a G: an `async_task` task whose metadata (`GInfo`) holds its id, state and spawn site; the future wrapper that catches panics |
+//! | `g.rs` | `g`, `_Grunnable`... | a G: an `async_task` task whose metadata (`GInfo`, 24 bytes) holds its id, state and spawn site; the future wrapper that catches panics, and finds its `GInfo` through the thread-local `G` sets |
+//! | `site.rs` | | spawn sites (`Location`s) interned to 16-bit ids, for `GInfo` |
 //! | `join.rs` | | `JoinHandle` and `JoinError`: a G's result |
 //! | `wait.rs` | `gopark`, `waitReason` | why a G waits, set by the leaf future that returns `Pending` |
-//! | `registry.rs` | `allgs` | every G that has waited, for shutdown, `abort` and dumps |
+//! | `registry.rs` | `allgs` | every G that has waited (its waker, 16 bytes), for shutdown, `abort` and dumps |
 //! | `clock.rs` | `waitsince` | a coarse clock for how long a G has waited |
 //! | **threads and processors** | | |
 //! | `m.rs` | `m`, `schedule`, `findRunnable`, `stopm` | an M: a worker thread's loop, where it looks for work, how it sleeps |
@@ -109,6 +110,7 @@ mod registry;
 mod ring;
 mod shared;
 mod shutdown;
+mod site;
 mod stats;
 /// Channel waiters: the channels (`crate::chan`) queue, complete and pool
 /// these.

@@ -3,7 +3,7 @@
 //! the netpoller's batches, and spawning (`newproc`).
 
 use super::current;
-use super::g::{GFuture, GInfo, G};
+use super::g::{GInfo, G};
 use super::join::{JoinError, JoinHandle};
 use super::p::{PLocal, Put};
 use super::shared::{Count, Shared};
@@ -131,12 +131,7 @@ impl Shared {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        let (g, task) = async_task::Builder::new().metadata(info).spawn(
-            // SAFETY: `info` is the metadata of the task being built, which
-            // outlives its future.
-            |info: &GInfo| unsafe { GFuture::new(info, future) },
-            async_task::WithInfo(schedule),
-        );
+        let (g, task) = G::spawn(future, info, schedule);
         self.count(Count::Spawned);
         // Go's `newproc` always calls `wakep`: a new G is new work, and the
         // spawner often goes on running (or blocks its thread, as tokio's

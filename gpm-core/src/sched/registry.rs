@@ -7,29 +7,66 @@
 //! spawned Gs) never touches the registry. (Listing every G at spawn cost a
 //! third of the time of tokio's `spawn_many_remote_idle` in a profile.)
 //!
-//! Each entry holds a waker of the G (which keeps the task's memory alive,
-//! as Go keeps a parked goroutine alive even if nothing can wake it) and a
-//! pointer to its [`GInfo`]. Shutdown wakes every listed G after the run
-//! queues are closed, so the schedule function drops it: no parked G
-//! outlives its runtime.
+//! Each entry is a waker of the G, 16 bytes: it keeps the task's memory
+//! alive (as Go keeps a parked goroutine alive even if nothing can wake
+//! it), and leads to the G's [`GInfo`]. async-task's waker points at its
+//! task's header, which holds the metadata at a fixed offset (one header
+//! type, `Header<GInfo>`, for every G); the offset is taken from the first
+//! G listed and checked against every G listed after it ([`Entry::new`]),
+//! so an entry never leads anywhere but to its own G's `GInfo`. Shutdown
+//! wakes every listed G after the run queues are closed, so the schedule
+//! function drops it: no parked G outlives its runtime.
 //!
 //! Entries live in shards (a mutex each) picked by goroutine id.
 
 use super::g::GInfo;
 use crossbeam_utils::CachePadded;
-use std::ptr::NonNull;
-use std::sync::atomic::Ordering::SeqCst;
+use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 use std::sync::Mutex;
 use std::task::Waker;
 
-struct Entry {
-    waker: Waker,
-    info: NonNull<GInfo>,
-}
+/// A listed G: its waker, whose data pointer plus [`INFO_OFFSET`] is its
+/// `GInfo`.
+struct Entry(Waker);
 
-// SAFETY: `info` points into a task header that the entry's own waker keeps
-// alive; `GInfo` is `Sync`, and the pointer is only read.
-unsafe impl Send for Entry {}
+/// Bytes from where a G's waker points (its task's header) to its
+/// `GInfo`; `usize::MAX` until the first G is listed. Relaxed: every
+/// store writes the same value, and an entry's check (`Entry::new`) reads
+/// it on the thread that lists the entry.
+static INFO_OFFSET: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+impl Entry {
+    /// The entry of the G whose metadata is `info`, woken by `waker`.
+    ///
+    /// # Panics
+    /// If `waker` does not point `INFO_OFFSET` bytes before `info` (it is
+    /// not async-task's waker of that G's task): listing it could not lead
+    /// back to `info`.
+    fn new(info: &GInfo, waker: Waker) -> Entry {
+        let offset = std::ptr::from_ref(info).addr().wrapping_sub(waker.data().addr());
+        let known = match INFO_OFFSET.compare_exchange(usize::MAX, offset, Relaxed, Relaxed) {
+            Ok(_) => offset,
+            Err(known) => known,
+        };
+        assert!(
+            offset == known && offset < 256,
+            "a goroutine's waker is not its task's (async-task changed its layout?)"
+        );
+        Entry(waker)
+    }
+
+    fn info(&self) -> &GInfo {
+        let offset = INFO_OFFSET.load(Relaxed);
+        // SAFETY: `Entry::new` checked that the waker's data pointer plus
+        // `INFO_OFFSET` (which never changes once set) is the address of
+        // the listed G's `GInfo`, and the waker, derived from the task's
+        // allocation, carries its provenance. The waker holds a reference
+        // to the task, so its header, holding the `GInfo`, stays allocated
+        // while the entry exists; `GInfo` is `Sync` and only read here.
+        unsafe { &*self.0.data().byte_add(offset).cast::<GInfo>() }
+    }
+}
 
 /// Entries per page of a shard. Pages are never moved or reallocated, so a
 /// million Gs do not leave a trail of freed, half-resident old buffers.
@@ -97,12 +134,12 @@ impl Registry {
 
     /// Lists a G that is about to park; `waker` wakes it. Called by the G's
     /// own poll, once.
+    ///
+    /// # Panics
+    /// If `waker` is not async-task's waker of `info`'s task.
     pub(crate) fn insert(&self, info: &GInfo, waker: Waker) {
-        let entry = Entry {
-            waker,
-            info: NonNull::from(info),
-        };
-        let mut shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
+        let entry = Entry::new(info, waker);
+        let mut shard = self.shard(info.goid()).lock().unwrap_or_else(|e| e.into_inner());
         let key = shard.insert(entry);
         // SeqCst, and under the lock: `JoinHandle::abort` sets its flag and
         // then looks here; the G lists itself and then reads the flag.
@@ -116,7 +153,7 @@ impl Registry {
             return;
         }
         let entry = {
-            let mut shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
+            let mut shard = self.shard(info.goid()).lock().unwrap_or_else(|e| e.into_inner());
             let entry = shard.slot_mut(key).and_then(Option::take);
             if entry.is_some() {
                 shard.free.push(key);
@@ -142,12 +179,12 @@ impl Registry {
         if key == UNLISTED {
             return None;
         }
-        let shard = self.shard(info.goid).lock().unwrap_or_else(|e| e.into_inner());
+        let shard = self.shard(info.goid()).lock().unwrap_or_else(|e| e.into_inner());
         shard
             .slot(key)
             .and_then(Option::as_ref)
-            .filter(|e| e.info == NonNull::from(info))
-            .map(|e| e.waker.clone())
+            .filter(|e| std::ptr::eq(e.info(), info))
+            .map(|e| e.0.clone())
     }
 
     /// Wakers of every listed G (for shutdown).
@@ -155,7 +192,7 @@ impl Registry {
         let mut out = Vec::new();
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
-            out.extend(shard.entries().map(|e| e.waker.clone()));
+            out.extend(shard.entries().map(|e| e.0.clone()));
         }
         out
     }
@@ -165,9 +202,7 @@ impl Registry {
         for shard in self.shards.iter() {
             let shard = shard.lock().unwrap_or_else(|e| e.into_inner());
             for e in shard.entries() {
-                // SAFETY: the entry's waker keeps the task, and so its header
-                // holding the `GInfo`, alive while the entry is listed.
-                f(unsafe { e.info.as_ref() });
+                f(e.info());
             }
         }
     }

@@ -140,7 +140,8 @@ impl Shared {
                 let _ = writeln!(
                     err,
                     "panic: {message}\n\ngoroutine {} [running]:\n{}\n",
-                    info.goid, info.location
+                    info.goid(),
+                    info.location()
                 );
                 let _ = err.flush();
                 let _ = std::io::stdout().flush();
@@ -149,7 +150,8 @@ impl Shared {
             UnhandledPanic::ShutdownRuntime => {
                 let text = format!(
                     "goroutine {} (started at {}) panicked: {message}",
-                    info.goid, info.location
+                    info.goid(),
+                    info.location()
                 );
                 let mut slot = self.panic.lock().unwrap_or_else(|e| e.into_inner());
                 if slot.is_none() {

@@ -141,7 +141,7 @@ pub(crate) fn sched_line(shared: &Shared, detail: bool) -> String {
         let _ = writeln!(out, "  G{}: status={}", g.goid, status(g.state()));
     }
     shared.registry.for_each(|info| {
-        let _ = writeln!(out, "  G{}: status={}", info.goid, status(info.state()));
+        let _ = writeln!(out, "  G{}: status={}", info.goid(), status(info.state()));
     });
     out
 }
