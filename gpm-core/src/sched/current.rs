@@ -52,6 +52,12 @@ pub(crate) struct MContext {
     /// True while `spawn` schedules a new G: `schedule` then calls `wakep`
     /// even for a G put in an empty runnext (Go's `newproc`).
     pub(crate) spawning: Cell<bool>,
+    /// The G being polled, if it woke itself during its poll (a yield, a
+    /// budget's end): async-task schedules it as the poll returns, with no
+    /// goroutine code left to run before the P leaves its hold, so it
+    /// waits here and is queued once the P is back (see `leave_hold`),
+    /// without taking the hold's word for it.
+    pub(crate) self_woken: Cell<Option<(super::g::G, bool)>>,
     /// What schedtrace shows of this M (listed in `Shared::ms`).
     pub(crate) info: Arc<super::trace::MInfo>,
     /// Where this M sleeps.
@@ -88,6 +94,7 @@ impl MContext {
             polling: Cell::new(None),
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
+            self_woken: Cell::new(None),
             sudogs: RefCell::new(super::sudog::SudogCache::default()),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
@@ -172,6 +179,9 @@ impl MContext {
         match self.shared.ps[id].hold.leave(self.id) {
             Some(mut p) => {
                 std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
+                if let Some((g, is_yield)) = self.self_woken.take() {
+                    super::ready::requeue_self_woken(self, &mut p, g, is_yield);
+                }
                 *self.p.borrow_mut() = Some(p);
             }
             None => {
@@ -179,6 +189,9 @@ impl MContext {
                 self.sudogs.borrow_mut().spill_all();
                 self.info.p.store(-1, Relaxed);
                 self.shared.lost_p();
+                if let Some((g, _)) = self.self_woken.take() {
+                    self.shared.inject(g);
+                }
             }
         }
     }

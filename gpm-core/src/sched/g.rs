@@ -488,15 +488,21 @@ impl<F: Future> Future for GFuture<F> {
                 }
             }),
             Ok(Poll::Pending) => {
-                if super::preempt::end_poll() {
+                let end = super::preempt::end_pending_poll();
+                if end.slice_ended {
                     info.flags.fetch_or(SLICE_ENDED, Relaxed);
                 }
-                let reason = super::wait::take();
-                if reason == WaitReason::Foreign {
-                    info.shared.count(Count::ForeignParked);
+                if end.yielded {
+                    // Go's `Gosched`: runnable at once, never waiting (and
+                    // not counted as a wait on a foreign future).
+                    info.set_state(GState::Runnable);
+                } else {
+                    if end.reason == WaitReason::Foreign {
+                        info.shared.count(Count::ForeignParked);
+                    }
+                    info.since.store(info.shared.clock.seconds(), Relaxed);
+                    info.set_state(GState::Waiting(end.reason));
                 }
-                info.since.store(info.shared.clock.seconds(), Relaxed);
-                info.set_state(GState::Waiting(reason));
                 if info.registry_key.load(Relaxed) == UNLISTED {
                     // First park: list it, so that shutdown and `abort` can
                     // reach it while it waits. `cx`'s waker is async-task's

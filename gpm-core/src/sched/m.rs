@@ -166,7 +166,8 @@ fn find_runnable(cx: &MContext) -> Found {
                     return Found::G(g, false);
                 }
             }
-            let g = shared.global.pop_batch(procs, &mut p.yielded, &mut p.ring);
+            let state = &mut **p;
+            let g = shared.global.pop_batch(procs, &mut state.yielded, &mut state.ring);
             p.publish_yielded(ps);
             if let Some(g) = g {
                 return Found::G(g, false);

@@ -73,6 +73,36 @@ fn spend_budget() -> bool {
     })
 }
 
+/// What a goroutine's poll that returned `Pending` left on its M, read in
+/// one look.
+pub(crate) struct PendingEnd {
+    /// It yielded at the end of its time slice.
+    pub(crate) slice_ended: bool,
+    /// It yielded (`yield_now`, a spent budget or time slice, a lost P):
+    /// it has woken itself and is runnable, not waiting.
+    pub(crate) yielded: bool,
+    /// What it waits on otherwise.
+    pub(crate) reason: super::wait::WaitReason,
+}
+
+/// After a G's poll that returned `Pending` (`GFuture`).
+pub(crate) fn end_pending_poll() -> PendingEnd {
+    current::with_current(|m| match m {
+        Some(m) => PendingEnd {
+            slice_ended: m.slice_yielded.replace(false),
+            // Not taken: the schedule function takes it when the self-wake
+            // is applied, as the poll returns.
+            yielded: m.yield_requested.get(),
+            reason: super::wait::WaitReason::from_u8(m.wait_reason.replace(0)),
+        },
+        None => PendingEnd {
+            slice_ended: false,
+            yielded: false,
+            reason: super::wait::WaitReason::Foreign,
+        },
+    })
+}
+
 /// After a G's poll: true if it yielded at the end of its time slice.
 pub(crate) fn end_poll() -> bool {
     current::with_current(|m| m.is_some_and(|m| m.slice_yielded.replace(false)))

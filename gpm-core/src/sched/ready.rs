@@ -199,6 +199,20 @@ fn schedule(g: G, info: ScheduleInfo) {
             super::shutdown::defer_drop(g);
             return None;
         }
+        if info.woken_while_running && cx.polling.get().is_some() {
+            // The G this M is polling, scheduled as its poll returns: it
+            // is queued when the P leaves its hold, a moment from now.
+            match cx.self_woken.take() {
+                None => {
+                    g.metadata().make_runnable();
+                    let is_yield = cx.yield_requested.replace(false);
+                    cx.self_woken.set(Some((g, is_yield)));
+                    return None;
+                }
+                // Not expected (one G per poll): queue it the usual way.
+                earlier => cx.self_woken.set(earlier),
+            }
+        }
         let mut g = Some(g);
         let put = cx.with_p(|p| {
             let g = g.take().expect("schedule ran twice");
@@ -231,21 +245,7 @@ fn put_local(cx: &super::current::MContext, p: &mut PLocal, g: G, info: &Schedul
     {
         g.metadata().make_runnable();
         if info.woken_while_running && cx.yield_requested.replace(false) {
-            // Go's `Gosched`: the global queue's tail (see `global.rs`). With
-            // that queue empty, the tail of this P's ring is the same place
-            // in the order, and no lock. Otherwise this P's list stands for
-            // the tail until it next looks at the queue, or until its M,
-            // before its next poll, sees a P idle or an M spinning
-            // (`m::flush_yielded`).
-            if p.yielded.is_empty() && shared.global.is_empty() {
-                if p.ring.push_back(g, &shared.global) {
-                    shared.counters.spills.fetch_add(1, Relaxed);
-                }
-            } else {
-                p.yielded.push(g);
-                p.publish_yielded(&shared.ps[p.id]);
-            }
-            Put::Queued
+            queue_yielded(shared, p, g)
         } else {
             // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
             // on a readied G running next (it may not: thieves take runnext
@@ -259,4 +259,40 @@ fn put_local(cx: &super::current::MContext, p: &mut PLocal, g: G, info: &Schedul
             put
         }
     }
+}
+
+/// The P is back from its hold after a poll whose G woke itself
+/// (`MContext::self_woken`): queues the G on it as `schedule` would have
+/// during the poll. A yield goes where Go's `Gosched` puts it; any other
+/// self-wake to the ring's tail.
+pub(super) fn requeue_self_woken(cx: &super::current::MContext, p: &mut PLocal, g: G, is_yield: bool) {
+    let shared = &*cx.shared;
+    let put = if is_yield {
+        queue_yielded(shared, p, g)
+    } else {
+        let put = p.put(&shared.ps[p.id], g, false, &shared.global);
+        if put == Put::Spilled {
+            shared.counters.spills.fetch_add(1, Relaxed);
+        }
+        put
+    };
+    debug_assert!(put != Put::RunNext);
+    shared.wakep();
+}
+
+/// Go's `Gosched` for `g`, on P `p`: the global queue's tail (see
+/// `global.rs`). With that queue empty, the tail of this P's ring is the
+/// same place in the order, and no lock. Otherwise this P's list stands
+/// for the tail until it next looks at the queue, or until its M, before
+/// its next poll, sees a P idle or an M spinning (`m::flush_yielded`).
+fn queue_yielded(shared: &Shared, p: &mut PLocal, g: G) -> Put {
+    if p.yielded.is_empty() && shared.global.is_empty() {
+        if p.ring.push_back(g, &shared.global) {
+            shared.counters.spills.fetch_add(1, Relaxed);
+        }
+    } else {
+        p.yielded.push(g);
+        p.publish_yielded(&shared.ps[p.id]);
+    }
+    Put::Queued
 }
