@@ -393,11 +393,19 @@ impl Timers {
         n
     }
 
-    /// Fires due timers if any may be due (cheap when none is pending).
+    /// Fires due timers if any may be due (cheap when none is pending: an
+    /// M calls it before every G it runs).
+    #[inline]
     pub(crate) fn check(&self) -> usize {
         if self.shards.iter().all(|s| s.armed.load(Relaxed) == 0) {
             return 0;
         }
+        self.check_armed()
+    }
+
+    /// [`Timers::check`] with some timer armed.
+    #[inline(never)]
+    fn check_armed(&self) -> usize {
         let now = self.now();
         if self.any_due(now) {
             self.fire_due(now)
