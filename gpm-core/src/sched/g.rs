@@ -448,10 +448,15 @@ fn own_info<'a>() -> &'a GInfo {
 /// catching a panic of its destructor.
 fn drop_future<F>(future: Pin<&mut ManuallyDrop<F>>, info: &GInfo) -> std::thread::Result<()> {
     // Relaxed: only the G's own poll and drop touch the flag, and
-    // async-task orders those.
-    if info.flags.fetch_or(DROPPED, Relaxed) & DROPPED != 0 {
+    // async-task orders those. A load and a store, not a read-modify-write
+    // (one per goroutine, on the spawn-heavy rows): of the other flags, only
+    // `ABORTED` is set from other threads, and an `abort` lost to this store
+    // had nothing left to stop.
+    let flags = info.flags.load(Relaxed);
+    if flags & DROPPED != 0 {
         return Ok(());
     }
+    info.flags.store(flags | DROPPED, Relaxed);
     // SAFETY: the future is dropped in place (Pin's drop guarantee holds)
     // and only once (`DROPPED`); it is never polled or touched again.
     let future = unsafe { future.get_unchecked_mut() };
