@@ -2,7 +2,8 @@
 //! `gpm_compat::serve` on a gpm runtime (2 Ps) and by `axum::serve` on a
 //! tokio runtime (2 workers), measured in requests per second.
 //!
-//! The load generator is `benches/http.rs`'s: a tokio runtime of its own (2
+//! The load generator is `benches/common/load.rs`, as for
+//! `benches/http.rs`: a tokio runtime of its own (2
 //! worker threads) holding `CONNECTIONS` keep-alive hyper HTTP/1.1 client
 //! connections over loopback, opened once; one iteration has each
 //! connection send `REQUESTS_PER_CONNECTION` requests in sequence, all
@@ -18,20 +19,14 @@
 use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
-use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use http_body_util::{BodyExt, Empty};
-use hyper::client::conn::http1::SendRequest;
-use hyper::Request;
-use hyper_util::rt::TokioIo;
 use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Keep-alive connections the client side holds open.
-const CONNECTIONS: usize = 32;
-/// Requests each connection sends, one after another, per iteration.
-const REQUESTS_PER_CONNECTION: usize = 16;
+#[path = "common/load.rs"]
+mod load;
+
 /// Ps of the gpm server and workers of the tokio server.
 const SERVER_THREADS: usize = 2;
 
@@ -63,56 +58,8 @@ fn tokio_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     addr
 }
 
-/// Opens the client's keep-alive connections to `addr` (on the client
-/// runtime).
-async fn connect(addr: SocketAddr) -> Vec<SendRequest<Empty<Bytes>>> {
-    let mut senders = Vec::with_capacity(CONNECTIONS);
-    for _ in 0..CONNECTIONS {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        senders.push(sender);
-    }
-    senders
-}
-
-/// One iteration: every connection sends its requests to `path` in
-/// sequence, all connections at once. Checks every answer.
-async fn round(senders: &mut Vec<SendRequest<Empty<Bytes>>>, path: &'static str, body_len: usize) {
-    let tasks: Vec<_> = senders
-        .drain(..)
-        .map(|mut sender| {
-            tokio::spawn(async move {
-                for _ in 0..REQUESTS_PER_CONNECTION {
-                    sender.ready().await.unwrap();
-                    let request = Request::get(path)
-                        .header("host", "localhost")
-                        .body(Empty::new())
-                        .unwrap();
-                    let response = sender.send_request(request).await.unwrap();
-                    assert!(response.status().is_success());
-                    let body = response.into_body().collect().await.unwrap().to_bytes();
-                    assert_eq!(body.len(), body_len);
-                }
-                sender
-            })
-        })
-        .collect();
-    for task in tasks {
-        senders.push(task.await.unwrap());
-    }
-}
-
 fn axum_gpm_vs_tokio(c: &mut Criterion) {
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("load")
-        .enable_all()
-        .build()
-        .unwrap();
+    let client = load::client_runtime();
     let gpm_rt = gpm::runtime::Builder::new().procs(SERVER_THREADS).build().unwrap();
     let tokio_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVER_THREADS)
@@ -125,15 +72,17 @@ fn axum_gpm_vs_tokio(c: &mut Criterion) {
     // `{"id":7,"name":"gopher"}` is 24 bytes.
     for (group_name, path, body_len) in [("axum_hello", "/", 13), ("axum_json", "/users/7", 24)] {
         let mut group = c.benchmark_group(group_name);
-        group.throughput(Throughput::Elements((CONNECTIONS * REQUESTS_PER_CONNECTION) as u64));
+        group.throughput(Throughput::Elements(
+            (load::CONNECTIONS * load::REQUESTS_PER_CONNECTION) as u64,
+        ));
         for (name, addr) in servers {
-            let mut senders = client.block_on(connect(addr));
+            let mut senders = client.block_on(load::connect(addr));
             group.bench_function(name, |b| {
                 b.iter_custom(|iters| {
                     client.block_on(async {
                         let start = Instant::now();
                         for _ in 0..iters {
-                            round(&mut senders, path, body_len).await;
+                            load::round(&mut senders, path, body_len).await;
                         }
                         start.elapsed()
                     })

@@ -6,7 +6,8 @@
 //! its own (2 worker threads) holding `CONNECTIONS` keep-alive hyper client
 //! connections over loopback, opened once; one iteration has each
 //! connection send `REQUESTS_PER_CONNECTION` requests in sequence, all
-//! connections at once. Only the server differs between the two.
+//! connections at once (`benches/common/load.rs`, shared with
+//! `benches/axum.rs`). Only the server differs between the two.
 //!
 //! Client and server share the machine's cores, so the numbers say how the
 //! two servers compare under the same load, not what either can do alone.
@@ -15,19 +16,17 @@
 
 use bytes::Bytes;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use http_body_util::{BodyExt, Empty, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-/// Keep-alive connections the client side holds open.
-const CONNECTIONS: usize = 32;
-/// Requests each connection sends, one after another, per iteration.
-const REQUESTS_PER_CONNECTION: usize = 16;
+#[path = "common/load.rs"]
+mod load;
+
 /// Ps of the gpm server and workers of the tokio server.
 const SERVER_THREADS: usize = 2;
 
@@ -73,56 +72,8 @@ fn tokio_server(rt: &tokio::runtime::Runtime) -> SocketAddr {
     addr
 }
 
-/// Opens the client's keep-alive connections to `addr` (on the client
-/// runtime).
-async fn connect(addr: SocketAddr) -> Vec<SendRequest<Empty<Bytes>>> {
-    let mut senders = Vec::with_capacity(CONNECTIONS);
-    for _ in 0..CONNECTIONS {
-        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(conn);
-        senders.push(sender);
-    }
-    senders
-}
-
-/// One iteration: every connection sends its requests in sequence, all
-/// connections at once. Checks every answer.
-async fn round(senders: &mut Vec<SendRequest<Empty<Bytes>>>) {
-    let tasks: Vec<_> = senders
-        .drain(..)
-        .map(|mut sender| {
-            tokio::spawn(async move {
-                for _ in 0..REQUESTS_PER_CONNECTION {
-                    sender.ready().await.unwrap();
-                    let request = Request::get("/")
-                        .header("host", "localhost")
-                        .body(Empty::new())
-                        .unwrap();
-                    let response = sender.send_request(request).await.unwrap();
-                    assert!(response.status().is_success());
-                    let body = response.into_body().collect().await.unwrap().to_bytes();
-                    assert_eq!(body.len(), 13);
-                }
-                sender
-            })
-        })
-        .collect();
-    for task in tasks {
-        senders.push(task.await.unwrap());
-    }
-}
-
 fn http1_hello(c: &mut Criterion) {
-    let client = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .thread_name("load")
-        .enable_all()
-        .build()
-        .unwrap();
+    let client = load::client_runtime();
     let gpm_rt = gpm::runtime::Builder::new().procs(SERVER_THREADS).build().unwrap();
     let tokio_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(SERVER_THREADS)
@@ -133,15 +84,17 @@ fn http1_hello(c: &mut Criterion) {
     let servers = [("gpm", gpm_server(&gpm_rt)), ("tokio", tokio_server(&tokio_rt))];
 
     let mut group = c.benchmark_group("http1_hello");
-    group.throughput(Throughput::Elements((CONNECTIONS * REQUESTS_PER_CONNECTION) as u64));
+    group.throughput(Throughput::Elements(
+        (load::CONNECTIONS * load::REQUESTS_PER_CONNECTION) as u64,
+    ));
     for (name, addr) in servers {
-        let mut senders = client.block_on(connect(addr));
+        let mut senders = client.block_on(load::connect(addr));
         group.bench_function(name, |b| {
             b.iter_custom(|iters| {
                 client.block_on(async {
                     let start = Instant::now();
                     for _ in 0..iters {
-                        round(&mut senders).await;
+                        load::round(&mut senders, "/", 13).await;
                     }
                     start.elapsed()
                 })
