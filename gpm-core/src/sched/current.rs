@@ -57,7 +57,7 @@ pub(crate) struct MContext {
     /// goroutine code left to run before the P leaves its hold, so it
     /// waits here and is queued once the P is back (see `leave_hold`),
     /// without taking the hold's word for it.
-    pub(crate) self_woken: Cell<Option<(super::g::G, bool)>>,
+    pub(crate) self_woken: Cell<Option<super::g::G>>,
     /// What schedtrace shows of this M (listed in `Shared::ms`).
     pub(crate) info: Arc<super::trace::MInfo>,
     /// Where this M sleeps.
@@ -179,8 +179,8 @@ impl MContext {
         match self.shared.ps[id].hold.leave(self.id) {
             Some(mut p) => {
                 std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
-                if let Some((g, is_yield)) = self.self_woken.take() {
-                    super::ready::requeue_self_woken(self, &mut p, g, is_yield);
+                if let Some(g) = self.self_woken.take() {
+                    super::ready::requeue_self_woken(self, &mut p, g);
                 }
                 *self.p.borrow_mut() = Some(p);
             }
@@ -189,7 +189,8 @@ impl MContext {
                 self.sudogs.borrow_mut().spill_all();
                 self.info.p.store(-1, Relaxed);
                 self.shared.lost_p();
-                if let Some((g, _)) = self.self_woken.take() {
+                if let Some(g) = self.self_woken.take() {
+                    self.yield_requested.set(false);
                     self.shared.inject(g);
                 }
             }

@@ -202,11 +202,11 @@ fn schedule(g: G, info: ScheduleInfo) {
         if info.woken_while_running && cx.polling.get().is_some() {
             // The G this M is polling, scheduled as its poll returns: it
             // is queued when the P leaves its hold, a moment from now.
+            // `yield_requested` stays set for `requeue_self_woken`.
             match cx.self_woken.take() {
                 None => {
                     g.metadata().make_runnable();
-                    let is_yield = cx.yield_requested.replace(false);
-                    cx.self_woken.set(Some((g, is_yield)));
+                    cx.self_woken.set(Some(g));
                     return None;
                 }
                 // Not expected (one G per poll): queue it the usual way.
@@ -241,43 +241,37 @@ fn schedule(g: G, info: ScheduleInfo) {
 
 /// The local half of `schedule`: puts `g` on P `p` of the current M.
 fn put_local(cx: &super::current::MContext, p: &mut PLocal, g: G, info: &ScheduleInfo) -> Put {
+    g.metadata().make_runnable();
+    queue_local(cx, p, g, info.woken_while_running)
+}
+
+/// Queues the runnable `g` on P `p` of the current M. A G woken while it
+/// was running (it woke itself) goes to the ring's tail, or where Go's
+/// `Gosched` puts it if it yielded; any other G goes to runnext.
+fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_running: bool) -> Put {
     let shared = &*cx.shared;
-    {
-        g.metadata().make_runnable();
-        if info.woken_while_running && cx.yield_requested.replace(false) {
-            queue_yielded(shared, p, g)
-        } else {
-            // Under `GPM_SHAKE=1`, skip runnext at random: code that relies
-            // on a readied G running next (it may not: thieves take runnext
-            // too) fails the test suite instead of production.
-            let shaken = shared.config.shake && cx.random() & 1 == 0;
-            let next = !(info.woken_while_running || shaken);
-            let put = p.put(&shared.ps[p.id], g, next, &shared.global);
-            if put == Put::Spilled {
-                shared.counters.spills.fetch_add(1, Relaxed);
-            }
-            put
-        }
+    if woken_while_running && cx.yield_requested.replace(false) {
+        return queue_yielded(shared, p, g);
     }
+    // Under `GPM_SHAKE=1`, skip runnext at random: code that relies on a
+    // readied G running next (it may not: thieves take runnext too) fails
+    // the test suite instead of production.
+    let shaken = shared.config.shake && cx.random() & 1 == 0;
+    let next = !(woken_while_running || shaken);
+    let put = p.put(&shared.ps[p.id], g, next, &shared.global);
+    if put == Put::Spilled {
+        shared.counters.spills.fetch_add(1, Relaxed);
+    }
+    put
 }
 
 /// The P is back from its hold after a poll whose G woke itself
-/// (`MContext::self_woken`): queues the G on it as `schedule` would have
-/// during the poll. A yield goes where Go's `Gosched` puts it; any other
-/// self-wake to the ring's tail.
-pub(super) fn requeue_self_woken(cx: &super::current::MContext, p: &mut PLocal, g: G, is_yield: bool) {
-    let shared = &*cx.shared;
-    let put = if is_yield {
-        queue_yielded(shared, p, g)
-    } else {
-        let put = p.put(&shared.ps[p.id], g, false, &shared.global);
-        if put == Put::Spilled {
-            shared.counters.spills.fetch_add(1, Relaxed);
-        }
-        put
-    };
+/// (`MContext::self_woken`, already runnable): queues the G on it as
+/// `schedule` would have during the poll, and wakes an M as it would.
+pub(super) fn requeue_self_woken(cx: &super::current::MContext, p: &mut PLocal, g: G) {
+    let put = queue_local(cx, p, g, true);
     debug_assert!(put != Put::RunNext);
-    shared.wakep();
+    cx.shared.wakep();
 }
 
 /// Go's `Gosched` for `g`, on P `p`: the global queue's tail (see
