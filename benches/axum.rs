@@ -19,10 +19,10 @@
 use axum::extract::Path;
 use axum::routing::get;
 use axum::{Json, Router};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use std::future::IntoFuture;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "common/load.rs"]
 mod load;
@@ -71,27 +71,7 @@ fn axum_gpm_vs_tokio(c: &mut Criterion) {
 
     // `{"id":7,"name":"gopher"}` is 24 bytes.
     for (group_name, path, body_len) in [("axum_hello", "/", 13), ("axum_json", "/users/7", 24)] {
-        let mut group = c.benchmark_group(group_name);
-        group.throughput(Throughput::Elements(
-            (load::CONNECTIONS * load::REQUESTS_PER_CONNECTION) as u64,
-        ));
-        for (name, addr) in servers {
-            let mut senders = client.block_on(load::connect(addr));
-            group.bench_function(name, |b| {
-                b.iter_custom(|iters| {
-                    client.block_on(async {
-                        let start = Instant::now();
-                        for _ in 0..iters {
-                            load::round(&mut senders, path, body_len).await;
-                        }
-                        start.elapsed()
-                    })
-                })
-            });
-            // Close this server's connections before measuring the next one.
-            drop(senders);
-        }
-        group.finish();
+        load::bench_group(c, &client, group_name, &servers, path, body_len);
     }
     // The servers' accept loops end with their runtimes.
     client.shutdown_timeout(Duration::from_secs(1));

@@ -15,14 +15,14 @@
 //! `cargo bench --bench http`
 
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[path = "common/load.rs"]
 mod load;
@@ -83,27 +83,7 @@ fn http1_hello(c: &mut Criterion) {
         .unwrap();
     let servers = [("gpm", gpm_server(&gpm_rt)), ("tokio", tokio_server(&tokio_rt))];
 
-    let mut group = c.benchmark_group("http1_hello");
-    group.throughput(Throughput::Elements(
-        (load::CONNECTIONS * load::REQUESTS_PER_CONNECTION) as u64,
-    ));
-    for (name, addr) in servers {
-        let mut senders = client.block_on(load::connect(addr));
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                client.block_on(async {
-                    let start = Instant::now();
-                    for _ in 0..iters {
-                        load::round(&mut senders, "/", 13).await;
-                    }
-                    start.elapsed()
-                })
-            })
-        });
-        // Close this server's connections before measuring the next one.
-        drop(senders);
-    }
-    group.finish();
+    load::bench_group(c, &client, "http1_hello", &servers, "/", 13);
     // The servers' accept loops end with their runtimes.
     client.shutdown_timeout(Duration::from_secs(1));
     drop(gpm_rt);

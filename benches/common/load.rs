@@ -5,11 +5,13 @@
 //! requests in sequence, all connections at once.
 
 use bytes::Bytes;
+use criterion::{Criterion, Throughput};
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
+use std::time::Instant;
 
 /// Keep-alive connections the client side holds open.
 pub(crate) const CONNECTIONS: usize = 32;
@@ -71,4 +73,36 @@ pub(crate) async fn round(senders: &mut Senders, path: &'static str, body_len: u
     for task in tasks {
         senders.push(task.await.unwrap());
     }
+}
+
+/// Criterion group `group_name`: each of `servers` (a name and an address)
+/// measured in turn, on connections opened for it and closed after, by
+/// rounds of requests to `path` (whose answers are `body_len` bytes).
+pub(crate) fn bench_group(
+    c: &mut Criterion,
+    client: &tokio::runtime::Runtime,
+    group_name: &str,
+    servers: &[(&str, SocketAddr)],
+    path: &'static str,
+    body_len: usize,
+) {
+    let mut group = c.benchmark_group(group_name);
+    group.throughput(Throughput::Elements((CONNECTIONS * REQUESTS_PER_CONNECTION) as u64));
+    for &(name, addr) in servers {
+        let mut senders = client.block_on(connect(addr));
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                client.block_on(async {
+                    let start = Instant::now();
+                    for _ in 0..iters {
+                        round(&mut senders, path, body_len).await;
+                    }
+                    start.elapsed()
+                })
+            })
+        });
+        // Close this server's connections before measuring the next one.
+        drop(senders);
+    }
+    group.finish();
 }
