@@ -1212,7 +1212,10 @@ fn waiting_goroutines_show_gos_wait_reasons() {
         ];
         loop {
             let dump = gpm::runtime::dump();
-            if reasons.iter().all(|r| dump.contains(r)) {
+            // Two goroutines wait on a WaitGroup: `wg`'s waiter, and the
+            // Once's first caller (on `gate`), which must be inside the
+            // Once before the second caller comes.
+            if reasons.iter().all(|r| dump.contains(r)) && dump.matches("[sync.WaitGroup.Wait]:").count() == 2 {
                 break;
             }
             gpm::yield_now().await;
