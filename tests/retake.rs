@@ -139,3 +139,35 @@ fn goroutine_continues_after_losing_its_p() {
         });
     }
 }
+
+/// A `gpm::syscall` inside another, the inner one long enough for sysmon
+/// to take the P (beside a goroutine that blocks a thread 200 ms): the
+/// inner call's way out takes a P again, and the outer call's way out must
+/// go on from the P the M holds then, not from the one it started with.
+/// The goroutine finishes, and afterwards every P is idle again: none is
+/// left behind in a hold that no M will come back to.
+#[test]
+fn nested_syscalls_lose_no_p() {
+    for procs in [1, 2, 4] {
+        let rt = Builder::new().procs(procs).build().unwrap();
+        for round in 0..6 {
+            let got = rt.block_on(rt.spawn(async move {
+                gpm::go!(async { std::thread::sleep(Duration::from_millis(200)) });
+                gpm::syscall(|| {
+                    gpm::syscall(|| std::thread::sleep(Duration::from_millis(50)));
+                    round
+                })
+            }));
+            assert_eq!(got.unwrap(), round);
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while rt.stats().idle_procs != procs {
+                assert!(
+                    Instant::now() < deadline,
+                    "procs = {procs}: a P stayed busy after nested syscalls: {:?}",
+                    rt.stats()
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+}

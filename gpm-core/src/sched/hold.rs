@@ -96,6 +96,7 @@ impl Hold {
     }
 
     /// True if M `m` is in a poll and still owns the P.
+    #[inline]
     pub(crate) fn is_held_by(&self, m: u64) -> bool {
         self.word.load(Acquire) == m << 1 | IN_POLL
     }

@@ -2,6 +2,7 @@
 //! for grabs (Go's `entersyscall` / `exitsyscall`).
 
 use super::current::{self, MContext};
+use super::p::P;
 use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 
 /// Runs `f` with the P up for grabs (`crate::syscall`'s mechanism): marks
@@ -9,43 +10,42 @@ use std::sync::atomic::Ordering::{Relaxed, SeqCst};
 /// none (then the goroutine yields at its next leaf operation).
 pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
     current::with_current(move |m| {
-        let Some(m) = m.filter(|m| enter(m)) else {
+        let Some((m, p)) = m.and_then(|m| Some((m, enter(m)?))) else {
             return f();
         };
-        struct Exit<'a>(&'a MContext);
+        // The P found on the way in goes to the way out: `exit` does not
+        // walk from the M to the runtime to the P again.
+        struct Exit<'a>(&'a MContext, &'a P);
         impl Drop for Exit<'_> {
+            #[inline]
             fn drop(&mut self) {
-                exit(self.0);
+                exit(self.0, self.1);
             }
         }
-        let _exit = Exit(m);
+        let _exit = Exit(m, p);
         f()
     })
 }
 
 /// Go's `entersyscall`: marks the P as in a syscall (sysmon may take it).
-fn enter(m: &MContext) -> bool {
-    let Some(id) = m.polling.get() else {
-        return false;
-    };
-    let p = &m.shared.ps[id];
+/// Returns the P, or `None` if this M polls without one.
+#[inline]
+fn enter(m: &MContext) -> Option<&P> {
+    let p = &m.shared.ps[m.polling.get()?];
     if !p.hold.is_held_by(m.id) {
-        return false;
+        return None;
     }
     // Owner-written counters: a load and a store.
     p.syscall_tick
         .store(p.syscall_tick.load(Relaxed).wrapping_add(1), Relaxed);
     p.syscall_m.store(m.id, Relaxed);
-    true
+    Some(p)
 }
 
-/// Go's `exitsyscall`: back on the same P if nobody took it (two loads and
-/// a CAS); else an idle P if there is one; else the poll goes on P-less.
-fn exit(m: &MContext) {
-    let Some(id) = m.polling.get() else {
-        return;
-    };
-    let p = &m.shared.ps[id];
+/// Go's `exitsyscall`: back on the same P if nobody took it (a load and a
+/// store); else [`exit_without_p`].
+#[inline]
+fn exit(m: &MContext, p: &P) {
     if p.hold.is_held_by(m.id) {
         // Still ours. (If sysmon takes the P right now, it clears the flag
         // itself; at worst this store clears the new owner's flag, which
@@ -53,7 +53,24 @@ fn exit(m: &MContext) {
         p.syscall_m.store(0, Relaxed);
         return;
     }
-    // sysmon took the P: this M is P-less now.
+    exit_without_p(m);
+}
+
+/// The P found on the way in is no longer this M's: sysmon took it (or a
+/// nested call moved this M to another P). Go's `exitsyscall` from the top,
+/// with the P this M polls with now: still ours, or an idle P if there is
+/// one, or the poll goes on P-less.
+#[cold]
+#[inline(never)]
+fn exit_without_p(m: &MContext) {
+    let Some(id) = m.polling.get() else {
+        return;
+    };
+    let p = &m.shared.ps[id];
+    if p.hold.is_held_by(m.id) {
+        p.syscall_m.store(0, Relaxed);
+        return;
+    }
     m.polling.set(None);
     m.shared.lost_p();
     let shared = &m.shared;
