@@ -46,8 +46,9 @@ pub(crate) struct MContext {
     /// The [`WaitReason`](super::wait::WaitReason) a leaf future gave
     /// during the current poll (as `u8`; 0 = none).
     pub(crate) wait_reason: Cell<u8>,
-    /// Its P's sudog cache while it polls a goroutine (swapped with the
-    /// P's around each poll; empty otherwise).
+    /// This M's free sudogs (Go keeps them per P, `p.sudogcache`; here the
+    /// M keeps them, so that a poll neither carries a P's cache in and out
+    /// of the hold nor loses it when sysmon takes the P).
     pub(crate) sudogs: RefCell<super::sudog::SudogCache>,
     /// True while `spawn` schedules a new G: `schedule` then calls `wakep`
     /// even for a G put in an empty runnext (Go's `newproc`).
@@ -95,7 +96,7 @@ impl MContext {
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
             self_woken: Cell::new(None),
-            sudogs: RefCell::new(super::sudog::SudogCache::default()),
+            sudogs: RefCell::new(super::sudog::SudogCache::new()),
             spinning: Cell::new(false),
             rng: Cell::new(seed | 1),
             budget: Cell::new(super::preempt::BUDGET),
@@ -150,11 +151,9 @@ impl MContext {
     /// where sysmon can take it if the poll lasts too long; takes it back
     /// after, if it is still there.
     pub(crate) fn poll_holding_p<R>(&self, poll: impl FnOnce() -> R) -> R {
-        let Some(mut p) = self.p.borrow_mut().take() else {
+        let Some(p) = self.p.borrow_mut().take() else {
             return poll();
         };
-        // The P's sudog cache travels with this M for the poll.
-        std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
         let ps = &self.shared.ps[p.id];
         // Only the owner writes it: a load and a store.
         ps.polls.store(ps.polls.load(Relaxed).wrapping_add(1), Relaxed);
@@ -178,15 +177,12 @@ impl MContext {
         };
         match self.shared.ps[id].hold.leave(self.id) {
             Some(mut p) => {
-                std::mem::swap(&mut p.sudogs, &mut *self.sudogs.borrow_mut());
                 if let Some(g) = self.self_woken.take() {
                     super::ready::requeue_self_woken(self, &mut p, g);
                 }
                 *self.p.borrow_mut() = Some(p);
             }
             None => {
-                // The P went on without its cache: give it back to all.
-                self.sudogs.borrow_mut().spill_all();
                 self.info.p.store(-1, Relaxed);
                 self.shared.lost_p();
                 if let Some(g) = self.self_woken.take() {

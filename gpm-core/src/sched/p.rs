@@ -99,8 +99,6 @@ pub(crate) struct PLocalState {
     /// looks at it (see `global.rs`). Its length is published in
     /// `P::yielded` ([`PLocal::publish_yielded`]).
     pub(crate) yielded: Vec<G>,
-    /// Free sudogs for channel waits (Go's `p.sudogcache`).
-    pub(crate) sudogs: super::sudog::SudogCache,
 }
 
 /// Creates P number `id`, as its shared and owned halves.
@@ -126,7 +124,6 @@ pub(crate) fn new(id: usize) -> (P, PLocal) {
             ring: local,
             schedtick: 0,
             yielded: Vec::new(),
-            sudogs: super::sudog::SudogCache::new(),
         })),
     )
 }

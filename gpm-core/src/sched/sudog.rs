@@ -34,7 +34,7 @@ use std::sync::atomic::{
 use std::sync::Mutex;
 use std::task::Waker;
 
-/// Sudogs a P keeps for itself (Go's `p.sudogcache`, 128 entries).
+/// Sudogs an M keeps for itself (Go's `p.sudogcache`, 128 entries).
 pub(crate) const CACHE_CAP: usize = 128;
 
 /// One waiting operation's entry in one channel's wait queue.
@@ -211,22 +211,16 @@ struct SudogPtr(NonNull<Sudog>);
 // thread-bound data.
 unsafe impl Send for SudogPtr {}
 
-/// A P's sudog cache (the owned half of Go's `p.sudogcache`). While its
-/// M polls a goroutine the M holds it, so that channel operations reach it
-/// without touching the P's hold.
+/// An M's sudog cache (Go's `p.sudogcache`, kept by the M instead: see
+/// `MContext::sudogs`). Channel operations reach it through the current M,
+/// without touching the P's hold. Dropped with its M: the sudogs go to the
+/// central list.
 #[derive(Default)]
 pub(crate) struct SudogCache {
     free: Vec<SudogPtr>,
 }
 
 impl SudogCache {
-    /// Gives every sudog to the central list (its P was taken mid-poll).
-    pub(crate) fn spill_all(&mut self) {
-        if !self.free.is_empty() {
-            lock_central().append(&mut self.free);
-        }
-    }
-
     pub(crate) fn new() -> SudogCache {
         SudogCache {
             free: Vec::with_capacity(CACHE_CAP),
@@ -277,18 +271,17 @@ fn allocate() -> NonNull<Sudog> {
     NonNull::from(Box::leak(Box::new(Sudog::blank())))
 }
 
-/// Go's `acquireSudog`: a sudog from the current P's cache, else from the
+/// Go's `acquireSudog`: a sudog from the current M's cache, else from the
 /// central list, else a new one. It is in no queue; the caller sets
 /// `elem`, `waiter`, `case` and `is_select`.
 #[inline]
 pub(crate) fn acquire() -> NonNull<Sudog> {
-    // During a poll the P waits in its hold: `with_p` reaches it there.
-    // During a poll the M holds its P's cache (see `MContext::poll_holding_p`).
+    // The M's own cache (`MContext::sudogs`), on an M.
     let from_p = super::current::with_current(|m| Some(m?.sudogs.try_borrow_mut().ok()?.acquire()));
     from_p.unwrap_or_else(|| lock_central().pop().map_or_else(allocate, |sg| sg.0))
 }
 
-/// Go's `releaseSudog`: back to the current P's cache, else to the central
+/// Go's `releaseSudog`: back to the current M's cache, else to the central
 /// list.
 ///
 /// # Safety
