@@ -180,7 +180,11 @@ impl MContext {
                 if let Some(g) = self.self_woken.take() {
                     super::ready::requeue_self_woken(self, &mut p, g);
                 }
-                *self.p.borrow_mut() = Some(p);
+                let empty = self.p.borrow_mut().replace(p);
+                debug_assert!(empty.is_none(), "an M took a P back while holding another");
+                // `None`: forgetting it skips a call to its drop glue on
+                // every poll.
+                std::mem::forget(empty);
             }
             None => {
                 self.info.p.store(-1, Relaxed);
