@@ -4,6 +4,7 @@
 mod builder;
 mod cgroup;
 mod procs;
+pub mod trace;
 
 pub use crate::sched::{Stats, UnhandledPanic};
 pub use builder::{Builder, DEFAULT_MAX_THREADS};

@@ -222,7 +222,10 @@ impl Pool {
             // Its handle gives a cancelled JoinError.
             drop(job);
         } else {
+            let goid = job.metadata().goid();
+            super::exectrace::blocking_start(job.metadata());
             job.run();
+            super::exectrace::blocking_end(goid);
         }
         // After the handle woke its awaiter; see `in_flight`.
         self.in_flight.fetch_sub(1, SeqCst);

@@ -161,6 +161,11 @@ impl GInfo {
         self.id & GOID_MASK
     }
 
+    /// The id of its spawn site (`site.rs`), for the execution trace.
+    pub(crate) fn site_id(&self) -> u16 {
+        (self.id >> GOID_BITS) as u16
+    }
+
     /// Where `spawn` / `go!` was called.
     pub(crate) fn location(&self) -> &'static Location<'static> {
         site::location((self.id >> GOID_BITS) as u16)
@@ -297,6 +302,16 @@ thread_local! {
     /// (through [`Entered`]) around `Runnable::run` and `Runnable`'s drop:
     /// how a [`GFuture`] finds its `GInfo`. Null outside them.
     static CURRENT: Cell<*const GInfo> = const { Cell::new(ptr::null()) };
+}
+
+/// The goroutine id of the G this thread is running, if any (the execution
+/// trace's "who readied whom").
+pub(crate) fn current_goid() -> Option<u64> {
+    let info = CURRENT.get();
+    // SAFETY: `CURRENT` names, while non-null, the `GInfo` of the task this
+    // thread is running or dropping (see `own_info`), which lives at least
+    // until `Entered` names another.
+    unsafe { info.as_ref() }.map(GInfo::goid)
 }
 
 /// Names a G in [`CURRENT`] until dropped, then names again the one it
@@ -471,11 +486,14 @@ impl<F: Future> Future for GFuture<F> {
         let info = own_info();
         let mut this = self.project();
         info.start_poll();
+        super::exectrace::go_start(info);
         if info.flags.load(Relaxed) & DROPPED != 0 {
             // Done already (not reachable: a finished task is not polled).
+            super::exectrace::go_finish(info);
             return Poll::Ready(Err(JoinError::cancelled(info.goid())));
         }
         if info.aborted() {
+            super::exectrace::go_finish(info);
             return Poll::Ready(match drop_future(this.future, info) {
                 Ok(()) => Err(JoinError::cancelled(info.goid())),
                 Err(payload) => Err(JoinError::panic(info.goid(), payload)),
@@ -485,15 +503,19 @@ impl<F: Future> Future for GFuture<F> {
         // pinned through it (structural pinning); it has not been dropped.
         let future = unsafe { this.future.as_mut().map_unchecked_mut(|f| &mut **f) };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Ready(output)) => Poll::Ready(match drop_future(this.future, info) {
-                Ok(()) => Ok(output),
-                Err(payload) => {
-                    drop(output);
-                    Err(panic_of(info, payload))
-                }
-            }),
+            Ok(Poll::Ready(output)) => {
+                super::exectrace::go_finish(info);
+                Poll::Ready(match drop_future(this.future, info) {
+                    Ok(()) => Ok(output),
+                    Err(payload) => {
+                        drop(output);
+                        Err(panic_of(info, payload))
+                    }
+                })
+            }
             Ok(Poll::Pending) => {
                 let end = super::preempt::end_pending_poll();
+                super::exectrace::go_pending(info, end.yielded, end.slice_ended, end.reason);
                 if end.slice_ended {
                     info.flags.fetch_or(SLICE_ENDED, Relaxed);
                 }
@@ -521,6 +543,7 @@ impl<F: Future> Future for GFuture<F> {
                 Poll::Pending
             }
             Err(payload) => {
+                super::exectrace::go_finish(info);
                 // The poll's panic is the one reported; one from the
                 // destructor after it is dropped.
                 drop(drop_future(this.future, info));

@@ -20,6 +20,7 @@ impl Shared {
 
     /// Go's `startm`: gives P `p` to an idle M, or to a new one.
     pub(crate) fn start_m(&self, p: PLocal, spinning: bool) {
+        super::exectrace::handoff(p.id, spinning);
         let mut lists = self.idle.lock();
         if let Some(m) = lists.take_m() {
             // Handed under the idle lock, so a departing M cannot miss it.

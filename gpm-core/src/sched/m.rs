@@ -77,6 +77,7 @@ pub(super) fn acquire(cx: &MContext, p: PLocal, spinning: bool) {
     let previous = cx.p.borrow_mut().replace(p);
     assert!(previous.is_none(), "an M acquired a second P");
     if spinning {
+        super::exectrace::spinning(true);
         cx.spinning.set(true);
     }
 }
@@ -107,6 +108,7 @@ fn schedule_once(cx: &MContext) {
 /// Go's `resetspinning`: this M found work and stops spinning; if it was the
 /// last spinner, start another so that more work is found (chained wakeups).
 fn reset_spinning(cx: &MContext) {
+    super::exectrace::spinning(false);
     cx.spinning.set(false);
     cx.info.spinning.store(false, Relaxed);
     cx.shared.idle.nmspinning.fetch_sub(1, SeqCst);
@@ -183,6 +185,7 @@ fn find_runnable(cx: &MContext) -> Found {
             let p = slot.as_mut().expect("find_runnable without a P");
             if cx.spinning.get() || shared.idle.may_spin(procs) {
                 if !cx.spinning.replace(true) {
+                    super::exectrace::spinning(true);
                     shared.idle.become_spinning();
                     cx.info.spinning.store(true, Relaxed);
                 }
@@ -201,7 +204,9 @@ fn find_runnable(cx: &MContext) -> Found {
             || !shared.global.is_empty(),
             || !shared.global.is_empty() || shared.ps.iter().any(|p| !p.idle.load(SeqCst) && p.has_work()),
         );
-        cx.spinning.set(spinning);
+        if cx.spinning.replace(spinning) && !spinning {
+            super::exectrace::spinning(false);
+        }
         cx.info.spinning.store(spinning, Relaxed);
         match again {
             Some(p) => {
@@ -243,6 +248,7 @@ fn steal_work(cx: &MContext, p: &mut PLocal) -> Option<G> {
                 continue;
             }
             if let Some(g) = v.stealer.steal_into(&mut p.ring) {
+                super::exectrace::steal(p.id, victim, p.ring.len() + 1);
                 shared.counters.steals.fetch_add(1, Relaxed);
                 shared.counters.stolen.fetch_add(p.ring.len() as u64 + 1, Relaxed);
                 return Some(g);
@@ -261,6 +267,7 @@ fn steal_work(cx: &MContext, p: &mut PLocal) -> Option<G> {
                     continue;
                 }
                 if let Some(g) = v.runnext.take_if(seen) {
+                    super::exectrace::runnext_steal(p.id, victim);
                     shared.counters.runnext_steals.fetch_add(1, Relaxed);
                     return Some(g);
                 }
@@ -314,6 +321,7 @@ fn park(cx: &MContext) -> Wakeup {
     cx.info.p.store(-1, Relaxed);
     cx.info.spinning.store(false, Relaxed);
     cx.info.blocked.store(true, Relaxed);
+    super::exectrace::park();
     let netpoll = &cx.shared.netpoll;
     // Only while some P is idle: with every P busy, their Ms poll the
     // network themselves when they run out of work (and sysmon every
@@ -350,6 +358,7 @@ fn park(cx: &MContext) -> Wakeup {
         cx.parker.park_until(deadline)
     };
     cx.info.blocked.store(false, Relaxed);
+    super::exectrace::unpark();
     if deadline.is_some() {
         timers.resign(&cx.parker);
     }
@@ -384,6 +393,7 @@ fn take_idle_p(cx: &MContext) -> Option<PLocal> {
 fn release_on_exit(cx: &MContext) {
     let shared = &cx.shared;
     if cx.spinning.replace(false) {
+        super::exectrace::spinning(false);
         shared.idle.nmspinning.fetch_sub(1, SeqCst);
     }
     let lists = shared.idle.lock();

@@ -42,6 +42,8 @@
 //! | `stats.rs` | | `Stats`, the snapshot `runtime::stats()` returns |
 //! | `trace.rs` | `schedtrace` | `GPM_DEBUG=schedtrace` and the SIGQUIT dump |
 //! | `dump.rs` | `tracebackothers` | the goroutine dump: every G, its state and where it started |
+//! | `exectrace/` | `runtime/trace` | the execution trace: per-M event buffers, written as Perfetto / Chrome JSON |
+//! | `metrics.rs` | `runtime/metrics` | `Metrics`: Go's metric names, the latency and poll-time histograms |
 //! | `loom.rs`, `loom_tests.rs` | | the sync primitives the models swap for loom's; the models |
 //!
 //! # The path of a G
@@ -93,6 +95,7 @@ mod checkdead;
 mod clock;
 mod current;
 mod dump;
+mod exectrace;
 mod g;
 mod global;
 mod handoff;
@@ -149,6 +152,11 @@ pub(crate) use block_on::{run_main, run_main_g};
 pub(crate) use blocking::{
     spawn as spawn_blocking, DEFAULT_KEEP_ALIVE as DEFAULT_BLOCKING_KEEP_ALIVE,
     DEFAULT_MAX_THREADS as DEFAULT_MAX_BLOCKING_THREADS,
+};
+// `runtime::trace`: the execution tracer.
+pub(crate) use exectrace::{
+    begin_region as trace_begin_region, begin_task as trace_begin_task, end_region as trace_end_region,
+    end_task as trace_end_task, on as trace_on, start as trace_start, stop as trace_stop,
 };
 // `Builder::build`: `GPM_DEBUG` and the SIGQUIT dump.
 pub(crate) use trace::{install_sigquit, Debug};

@@ -187,6 +187,7 @@ fn batch(g: G) -> Option<G> {
 /// - Anywhere else (a std thread, another runtime, an M without a P): the
 ///   global queue.
 fn schedule(g: G, info: ScheduleInfo) {
+    super::exectrace::wake(g.metadata(), info.woken_while_running);
     let done = current::with_current(|cx| {
         let Some(cx) = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), Arc::as_ptr(&g.metadata().shared))) else {
             return Some(g);
@@ -261,6 +262,7 @@ fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_
     let put = p.put(&shared.ps[p.id], g, next, &shared.global);
     if put == Put::Spilled {
         shared.counters.spills.fetch_add(1, Relaxed);
+        super::exectrace::spill(p.id);
     }
     put
 }
@@ -283,6 +285,7 @@ fn queue_yielded(shared: &Shared, p: &mut PLocal, g: G) -> Put {
     if p.yielded.is_empty() && shared.global.is_empty() {
         if p.ring.push_back(g, &shared.global) {
             shared.counters.spills.fetch_add(1, Relaxed);
+            super::exectrace::spill(p.id);
         }
     } else {
         p.yielded.push(g);

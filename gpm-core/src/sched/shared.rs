@@ -159,6 +159,9 @@ pub(crate) struct Shared {
     pub(super) main_gs: Mutex<Vec<Arc<super::g::MainG>>>,
     /// Goroutine 1 has been given to a `block_on` future.
     pub(super) main_goid_taken: AtomicBool,
+    /// This runtime started the `GPM_TRACE` trace and stops it at
+    /// shutdown.
+    pub(super) owns_trace: AtomicBool,
 }
 
 impl Shared {
@@ -213,6 +216,7 @@ impl Shared {
             main_parkers: Mutex::new(Vec::new()),
             main_gs: Mutex::new(Vec::new()),
             main_goid_taken: AtomicBool::new(false),
+            owns_trace: AtomicBool::new(super::exectrace::start_from_env()),
         })
     }
 

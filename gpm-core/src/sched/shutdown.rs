@@ -82,6 +82,13 @@ impl Shared {
             }
         }
         self.drain();
+        if self.owns_trace.swap(false, SeqCst) {
+            // `GPM_TRACE`'s trace, started by this runtime's build.
+            if let Err(e) = super::exectrace::stop() {
+                use std::io::Write;
+                let _ = writeln!(std::io::stderr(), "gpm: GPM_TRACE: {e}");
+            }
+        }
     }
 
     /// Drops every queued G, then every parked one.

@@ -39,6 +39,7 @@ fn enter(m: &MContext) -> Option<&P> {
     p.syscall_tick
         .store(p.syscall_tick.load(Relaxed).wrapping_add(1), Relaxed);
     p.syscall_m.store(m.id, Relaxed);
+    super::exectrace::syscall_enter();
     Some(p)
 }
 
@@ -51,6 +52,7 @@ fn exit(m: &MContext, p: &P) {
         // itself; at worst this store clears the new owner's flag, which
         // only delays a retake of its syscall to the 10 ms rule.)
         p.syscall_m.store(0, Relaxed);
+        super::exectrace::syscall_exit(true, false);
         return;
     }
     exit_without_p(m);
@@ -69,6 +71,7 @@ fn exit_without_p(m: &MContext) {
     let p = &m.shared.ps[id];
     if p.hold.is_held_by(m.id) {
         p.syscall_m.store(0, Relaxed);
+        super::exectrace::syscall_exit(true, false);
         return;
     }
     m.polling.set(None);
@@ -78,8 +81,10 @@ fn exit_without_p(m: &MContext) {
         // No P to go on with: the goroutine yields at its next leaf
         // operation (Go's `exitsyscall` parks it until a P is free).
         m.lost_p.set(true);
+        super::exectrace::syscall_exit(false, false);
         return;
     };
+    super::exectrace::syscall_exit(false, true);
     shared.acquisitions.fetch_add(1, SeqCst);
     let next = &shared.ps[idle.id];
     next.preempt.store(false, Relaxed);

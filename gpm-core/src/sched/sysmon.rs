@@ -140,7 +140,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         let mut all_idle = true;
         let mut watching = overdue;
-        for (p, seen) in shared.ps.iter().zip(seen.iter_mut()) {
+        for (id, (p, seen)) in shared.ps.iter().zip(seen.iter_mut()).enumerate() {
             watching |= retake(&shared, p, seen, now);
             let schedtick = p.schedtick.load(std::sync::atomic::Ordering::Relaxed);
             if p.idle.load(std::sync::atomic::Ordering::Relaxed) || schedtick != seen.schedtick {
@@ -152,6 +152,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
             all_idle = false;
             if now.duration_since(seen.since) >= TIME_SLICE {
                 p.preempt.store(true, std::sync::atomic::Ordering::Relaxed);
+                super::exectrace::preempt(id);
                 seen.since = now;
             }
         }
@@ -254,6 +255,7 @@ fn retake(shared: &Shared, p: &super::p::P, seen: &mut Seen, now: Instant) -> bo
                 m.p.store(-1, Relaxed);
             }
             shared.counters.retakes.fetch_add(1, Relaxed);
+            super::exectrace::retake(local.id, in_syscall);
             seen.poll_since = now;
             shared.hand_off_p(local);
         }
