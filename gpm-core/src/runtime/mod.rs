@@ -6,7 +6,7 @@ mod cgroup;
 mod procs;
 pub mod trace;
 
-pub use crate::sched::{Stats, UnhandledPanic};
+pub use crate::sched::{Histogram, MetricValue, Metrics, Sample, Stats, UnhandledPanic};
 pub use builder::{Builder, DEFAULT_MAX_THREADS};
 pub use procs::MAX_PROCS;
 
@@ -154,6 +154,11 @@ impl Runtime {
     /// A snapshot of what the scheduler has done; see [`Stats`].
     pub fn stats(&self) -> Stats {
         self.handle.stats()
+    }
+
+    /// The runtime's metrics; see [`metrics`].
+    pub fn metrics(&self) -> Metrics {
+        self.handle.metrics()
     }
 
     /// The goroutine listing; see [`dump`].
@@ -329,6 +334,11 @@ impl Handle {
         self.shared.stats()
     }
 
+    /// The runtime's metrics; see [`metrics`].
+    pub fn metrics(&self) -> Metrics {
+        self.shared.metrics()
+    }
+
     /// The goroutine listing; see [`dump`].
     pub fn dump(&self) -> String {
         self.shared.dump()
@@ -388,6 +398,24 @@ pub fn num_goroutine() -> usize {
 /// Outside a gpm runtime (use [`Runtime::dump`] there).
 pub fn dump() -> String {
     Handle::current().dump()
+}
+
+/// The current runtime's metrics, under Go's `runtime/metrics` names where
+/// Go has them (`/sched/goroutines:goroutines`, `/sched/gomaxprocs:threads`,
+/// `/sched/latencies:seconds`); see [`Metrics`] for the list.
+///
+/// ```
+/// # gpm::runtime::Runtime::new().unwrap().block_on(async {
+/// let m = gpm::runtime::metrics();
+/// assert_eq!(m.uint64("/sched/gomaxprocs:threads"), Some(gpm::runtime::gomaxprocs() as u64));
+/// assert!(m.uint64("/sched/goroutines:goroutines").unwrap() >= 1);
+/// # });
+/// ```
+///
+/// # Panics
+/// Outside a gpm runtime (use [`Runtime::metrics`] there).
+pub fn metrics() -> Metrics {
+    Handle::current().metrics()
 }
 
 /// A snapshot of the current runtime's scheduler; see [`Stats`].

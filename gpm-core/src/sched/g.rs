@@ -101,6 +101,9 @@ const SLICE_ENDED: u8 = 4;
 /// `GInfo::flags`: the user's future has been dropped (set by the G's own
 /// poll or drop, see `drop_future`).
 const DROPPED: u8 = 16;
+/// `GInfo::flags`: `since` holds the time it became runnable (a metrics
+/// stamp, see `metrics.rs`), for its next poll to measure its wait.
+const STAMPED: u8 = 32;
 
 /// Bits of `GInfo::id` that hold the goroutine id; the 16 above them hold
 /// the spawn site's id (`site.rs`). Goroutine ids wrap after 2^48 (281
@@ -223,6 +226,29 @@ impl GInfo {
         if was == GState::Waiting(WaitReason::Foreign).to_u8() {
             self.shared.count(Count::ForeignResumed);
         }
+        if self.shared.histograms.on {
+            self.stamp_runnable();
+        }
+    }
+
+    /// Notes when the G became runnable, in `since` (unused until it
+    /// waits again), for `/sched/latencies:seconds`.
+    #[cold]
+    #[inline(never)]
+    fn stamp_runnable(&self) {
+        self.since.store(super::metrics::stamp(), Relaxed);
+        self.flags.fetch_or(STAMPED, Relaxed);
+    }
+
+    /// The poll starts: adds the time since [`GInfo::stamp_runnable`] to
+    /// the latency histogram.
+    #[cold]
+    #[inline(never)]
+    fn sample_latency(&self) {
+        if self.flags.fetch_and(!STAMPED, Relaxed) & STAMPED != 0 {
+            let waited = super::metrics::since_stamp(self.since.load(Relaxed));
+            self.shared.histograms.latencies.add(waited);
+        }
     }
 
     /// Marks the G running; if it was waiting on a foreign future, counts
@@ -230,6 +256,9 @@ impl GInfo {
     fn start_poll(&self) {
         if self.state() == GState::Waiting(WaitReason::Foreign) {
             self.shared.count(Count::ForeignResumed);
+        }
+        if self.shared.histograms.on {
+            self.sample_latency();
         }
         self.set_state(GState::Running);
         super::wait::clear();

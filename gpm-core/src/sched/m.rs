@@ -99,9 +99,25 @@ fn schedule_once(cx: &MContext) {
             cx.budget.set(super::preempt::BUDGET);
             cx.slice_grace.set(g.metadata().take_slice_ended());
             cx.slice_yielded.set(false);
-            cx.poll_holding_p(|| g.run());
+            if cx.shared.histograms.on {
+                poll_timed(cx, g);
+            } else {
+                cx.poll_holding_p(|| g.run());
+            }
         }
         Found::Nothing => {}
+    }
+}
+
+/// A poll, timed for the P's poll-time histogram (`metrics.rs`).
+#[cold]
+#[inline(never)]
+fn poll_timed(cx: &MContext, g: G) {
+    let p = cx.p_id();
+    let start = Instant::now();
+    cx.poll_holding_p(|| g.run());
+    if let Some(p) = p {
+        cx.shared.histograms.polls[p].add(start.elapsed().as_nanos() as u64);
     }
 }
 

@@ -104,6 +104,7 @@ mod idle;
 mod join;
 mod loom;
 mod m;
+mod metrics;
 mod netpoll;
 mod p;
 mod park;
@@ -135,6 +136,7 @@ pub(crate) use shared::{Config, Shared};
 // The public types that the scheduler defines (re-exported by the crate's
 // root and `runtime`).
 pub use join::{JoinError, JoinHandle};
+pub use metrics::{Histogram, Metrics, Sample, Value as MetricValue};
 pub use shutdown::UnhandledPanic;
 pub use stats::Stats;
 // Where the caller runs.

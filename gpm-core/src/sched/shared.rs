@@ -51,6 +51,8 @@ pub(crate) struct Config {
     /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
     /// test aid, as Go's race detector randomises its scheduler).
     pub(crate) shake: bool,
+    /// Sample the histograms of `metrics()` (`Builder::metrics_histograms`).
+    pub(crate) metrics_histograms: bool,
 }
 
 /// Event counters for `stats()` (relaxed; approximate under concurrency).
@@ -162,6 +164,8 @@ pub(crate) struct Shared {
     /// This runtime started the `GPM_TRACE` trace and stops it at
     /// shutdown.
     pub(super) owns_trace: AtomicBool,
+    /// The histograms of `metrics()`.
+    pub(super) histograms: super::metrics::Histograms,
 }
 
 impl Shared {
@@ -181,6 +185,7 @@ impl Shared {
         let blocking = super::blocking::Pool::new(&config);
         let tracer = super::trace::Tracer::new(config.debug);
         let m_spawn_failures = config.m_spawn_failures;
+        let histograms = super::metrics::Histograms::new(config.metrics_histograms, procs);
         Arc::new_cyclic(|me| Shared {
             me: me.clone(),
             ps: ps.into_boxed_slice(),
@@ -217,6 +222,7 @@ impl Shared {
             main_gs: Mutex::new(Vec::new()),
             main_goid_taken: AtomicBool::new(false),
             owns_trace: AtomicBool::new(super::exectrace::start_from_env()),
+            histograms,
         })
     }
 
@@ -360,6 +366,12 @@ impl Shared {
     }
 
     // ----- stats ------------------------------------------------------------
+
+    /// `runtime::metrics()`: Go's metric names over `stats()` and the
+    /// histograms.
+    pub(crate) fn metrics(&self) -> super::metrics::Metrics {
+        super::metrics::collect(&self.stats(), &self.histograms)
+    }
 
     pub(crate) fn stats(&self) -> Stats {
         let lists = self.idle.lock();
