@@ -226,7 +226,7 @@ impl GInfo {
         if was == GState::Waiting(WaitReason::Foreign).to_u8() {
             self.shared.count(Count::ForeignResumed);
         }
-        if self.shared.histograms.on {
+        if super::metrics::sampling() {
             self.stamp_runnable();
         }
     }
@@ -236,6 +236,9 @@ impl GInfo {
     #[cold]
     #[inline(never)]
     fn stamp_runnable(&self) {
+        if !self.shared.histograms.on {
+            return;
+        }
         self.since.store(super::metrics::stamp(), Relaxed);
         self.flags.fetch_or(STAMPED, Relaxed);
     }
@@ -245,6 +248,9 @@ impl GInfo {
     #[cold]
     #[inline(never)]
     fn sample_latency(&self) {
+        if !self.shared.histograms.on {
+            return;
+        }
         if self.flags.fetch_and(!STAMPED, Relaxed) & STAMPED != 0 {
             let waited = super::metrics::since_stamp(self.since.load(Relaxed));
             self.shared.histograms.latencies.add(waited);
@@ -257,7 +263,7 @@ impl GInfo {
         if self.state() == GState::Waiting(WaitReason::Foreign) {
             self.shared.count(Count::ForeignResumed);
         }
-        if self.shared.histograms.on {
+        if super::metrics::sampling() {
             self.sample_latency();
         }
         self.set_state(GState::Running);

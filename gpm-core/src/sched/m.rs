@@ -99,7 +99,7 @@ fn schedule_once(cx: &MContext) {
             cx.budget.set(super::preempt::BUDGET);
             cx.slice_grace.set(g.metadata().take_slice_ended());
             cx.slice_yielded.set(false);
-            if cx.shared.histograms.on {
+            if super::metrics::sampling() && cx.shared.histograms.on {
                 poll_timed(cx, g);
             } else {
                 cx.poll_holding_p(|| g.run());

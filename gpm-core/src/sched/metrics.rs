@@ -8,9 +8,21 @@
 //! pays one load and branch of a config flag where a G is made runnable
 //! and where its poll starts.
 
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::Instant;
+
+/// Set once any runtime of the process samples its histograms: the one
+/// load the scheduler's hot path pays for them (a static, not a field
+/// behind the G's `Arc<Shared>`); the cold path then checks the G's own
+/// runtime ([`Histograms::on`]).
+static SAMPLING: AtomicBool = AtomicBool::new(false);
+
+/// Might the current runtime sample its histograms? One relaxed load.
+#[inline(always)]
+pub(crate) fn sampling() -> bool {
+    SAMPLING.load(Relaxed)
+}
 
 /// Buckets of a [`Histogram`]: one for 0 ns, then one per power of two of
 /// nanoseconds up to 2^40 ns (18 minutes), the last open-ended.
@@ -149,6 +161,9 @@ pub(crate) struct Histograms {
 
 impl Histograms {
     pub(crate) fn new(on: bool, procs: usize) -> Histograms {
+        if on {
+            SAMPLING.store(true, Relaxed);
+        }
         Histograms {
             on,
             latencies: Recorder::default(),

@@ -97,6 +97,7 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
     let mut lines: Vec<Line> = Vec::new();
     let mut wakes: Vec<Wake> = Vec::new();
     let mut procs: i32 = 0;
+    let mut sites = Sites::default();
     let mut tids: Vec<u32> = by_thread.keys().copied().collect();
     tids.sort_unstable();
     for tid in tids {
@@ -129,7 +130,7 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
                     if e.p != start.p {
                         let _ = write!(end, ",\"p_at_end\":{}", e.p);
                     }
-                    slices.push(g_slice(&start, track, rel(start.ts), ts, end));
+                    slices.push(g_slice(&mut sites, &start, track, rel(start.ts), ts, end));
                 }
                 Kind::Wake => {
                     if e.b == Source::SelfWake as u64 {
@@ -237,6 +238,7 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
         // Still open when the trace stopped.
         for (start, track) in polls {
             slices.push(g_slice(
+                &mut sites,
                 &start,
                 track,
                 rel(start.ts),
@@ -352,16 +354,30 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
     out.write_all(b"\n]}\n")
 }
 
+/// Spawn sites by id, as text and as a JSON string (formatted once each).
+#[derive(Default)]
+struct Sites(HashMap<u16, (String, String)>);
+
+impl Sites {
+    fn get(&mut self, id: u16) -> &(String, String) {
+        self.0.entry(id).or_insert_with(|| {
+            let text = site::location(id).to_string();
+            let json = json_str(&text);
+            (text, json)
+        })
+    }
+}
+
 /// The slice of one poll of a G.
-fn g_slice(start: &Event, track: Track, from: u64, to: u64, end: String) -> Slice {
-    let site = site::location(start.b as u16).to_string();
+fn g_slice(sites: &mut Sites, start: &Event, track: Track, from: u64, to: u64, end: String) -> Slice {
+    let (text, json) = sites.get(start.b as u16);
     Slice {
         track,
         start: from,
         end: to.max(from),
-        name: format!("g{} {}", start.a, site),
+        name: format!("g{} {}", start.a, text),
         cat: "goroutine",
-        args: format!("\"goid\":{},\"created_at\":{},{end}", start.a, json_str(&site)),
+        args: format!("\"goid\":{},\"created_at\":{},{end}", start.a, json),
         goid: Some(start.a),
     }
 }
