@@ -5,7 +5,9 @@
 //!
 //! Run it with `cargo run --release --example tour` (set `GOMAXPROCS=N` to
 //! change the number of Ps, `GPM_DEBUG=schedtrace=100` to watch the
-//! scheduler as it goes).
+//! scheduler as it goes). `GPM_TRACE=trace.json` records an execution trace
+//! to open in <https://ui.perfetto.dev>: each part of the tour is a region
+//! there.
 
 use futures::channel::oneshot;
 use gpm::runtime::{gomaxprocs, num_goroutine, stats, Stats};
@@ -18,15 +20,15 @@ use std::time::Instant;
 async fn main() {
     println!("gpm tour: GOMAXPROCS = {} (main is goroutine 1 on a P)\n", gomaxprocs());
 
-    burst().await;
-    fan_out_fan_in().await;
-    ping_pong().await;
-    pipeline().await;
-    select_and_timers().await;
-    context_and_sync().await;
-    blocking().await;
-    fairness().await;
-    dump().await;
+    part("burst", burst()).await;
+    part("fan out, fan in", fan_out_fan_in()).await;
+    part("ping-pong", ping_pong()).await;
+    part("pipeline", pipeline()).await;
+    part("select and timers", select_and_timers()).await;
+    part("context and sync", context_and_sync()).await;
+    part("blocking", blocking()).await;
+    part("fairness", fairness()).await;
+    part("dump", dump()).await;
 
     let s = stats();
     println!("== at the end");
@@ -35,6 +37,13 @@ async fn main() {
         "   {} steals moved {} goroutines, {} runnext steals, {} spills, {} M parks",
         s.steals, s.stolen, s.runnext_steals, s.spills, s.parks
     );
+}
+
+/// Runs one part of the tour as a region of the execution trace
+/// (`GPM_TRACE`).
+async fn part(name: &'static str, f: impl std::future::Future<Output = ()>) {
+    let _region = gpm::runtime::trace::Region::new(name);
+    f.await;
 }
 
 /// Prints what changed in the scheduler's counters since `before`.

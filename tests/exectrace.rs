@@ -51,6 +51,17 @@ fn num(e: &Value, k: &str) -> f64 {
         .unwrap_or_else(|| panic!("{k} missing or not a number: {e}"))
 }
 
+/// A time stamp (`ts`, or `ts + dur` with `end`) in whole nanoseconds: the
+/// writer prints three decimals of microseconds, and sums of floats would
+/// not compare exactly.
+fn ns(e: &Value, end: bool) -> i64 {
+    let mut us = num(e, "ts");
+    if end {
+        us += num(e, "dur");
+    }
+    (us * 1000.0).round() as i64
+}
+
 fn track(e: &Value) -> (u64, u64) {
     (e["pid"].as_u64().unwrap(), e["tid"].as_u64().unwrap())
 }
@@ -60,7 +71,7 @@ fn track(e: &Value) -> (u64, u64) {
 /// nest, every flow start with one finish, async begins and ends paired.
 fn check_format(events: &[Value]) {
     let mut last_ts: HashMap<(u64, u64), f64> = HashMap::new();
-    let mut open: HashMap<(u64, u64), Vec<f64>> = HashMap::new();
+    let mut open: HashMap<(u64, u64), Vec<i64>> = HashMap::new();
     let mut flows: HashMap<u64, (usize, usize)> = HashMap::new();
     let mut asyncs: HashMap<(String, u64), i64> = HashMap::new();
     for e in events {
@@ -79,18 +90,27 @@ fn check_format(events: &[Value]) {
         match ph {
             "X" => {
                 assert!(e["name"].is_string(), "{e}");
-                let end = ts + num(e, "dur");
-                assert!(end >= ts, "{e}");
+                assert!(num(e, "dur") >= 0.0, "{e}");
+                let (start, end) = (ns(e, false), ns(e, true));
                 let stack = open.entry(t).or_default();
                 while stack
                     .last()
-                    .is_some_and(|&parent_end| parent_end <= ts && parent_end < end)
+                    .is_some_and(|&parent_end| parent_end <= start && parent_end < end)
                 {
                     stack.pop();
                 }
                 // Either no parent, or the slice ends inside it.
                 if let Some(&parent_end) = stack.last() {
-                    assert!(end <= parent_end + 1e-9, "slice overlaps its parent on {t:?}: {e}");
+                    if end > parent_end {
+                        let before: Vec<&Value> = events
+                            .iter()
+                            .filter(|o| o["ph"] == "X" && track(o) == t && num(o, "ts") <= ts)
+                            .collect();
+                        panic!(
+                            "slice overlaps its parent on {t:?}: {e}\nslices before it: {:#?}",
+                            &before[before.len().saturating_sub(3)..]
+                        );
+                    }
                 }
                 stack.push(end);
             }
@@ -149,8 +169,8 @@ fn flows(events: &[Value]) -> Vec<(&Value, &Value)> {
 
 /// True if `at` (a flow event) lies in slice `s` on the same track.
 fn inside(at: &Value, s: &Value) -> bool {
-    let (ts, start, end) = (num(at, "ts"), num(s, "ts"), num(s, "ts") + num(s, "dur"));
-    track(at) == track(s) && start <= ts && ts <= end
+    let ts = ns(at, false);
+    track(at) == track(s) && ns(s, false) <= ts && ts <= ns(s, true)
 }
 
 fn runtime(procs: usize) -> Runtime {
@@ -190,8 +210,9 @@ fn ping_pong_polls_alternate_with_channel_wakes() {
             });
         });
         let (a, b) = (polls(&events, ids.0), polls(&events, ids.1));
+        // Each rendezvous ends a poll of the side that parks.
         assert!(
-            a.len() >= ROUNDS && b.len() >= ROUNDS,
+            a.len() + b.len() >= 2 * ROUNDS,
             "procs {procs}: {} and {} polls",
             a.len(),
             b.len()
@@ -214,30 +235,43 @@ fn ping_pong_polls_alternate_with_channel_wakes() {
             let to_a = a.iter().any(|p| num(p, "ts") == num(f, "ts") && track(p) == track(f));
             let to_b = b.iter().any(|p| num(p, "ts") == num(f, "ts") && track(p) == track(f));
             if from_a && to_b {
+                assert_eq!(s["args"]["waker_goid"].as_u64(), Some(ids.0), "{s}");
+                assert_eq!(s["args"]["goid"].as_u64(), Some(ids.1), "{s}");
                 edges[0] += 1;
             }
             if from_b && to_a {
+                assert_eq!(s["args"]["waker_goid"].as_u64(), Some(ids.1), "{s}");
                 edges[1] += 1;
             }
+            assert!(
+                from_a && to_b || from_b && to_a,
+                "procs {procs}: a channel flow from elsewhere: {s} {f}"
+            );
         }
-        // Each round wakes the other side at least once each way (the
-        // first send may find the receiver not yet waiting).
+        // Each of the 2 x ROUNDS rendezvous parks the side that comes
+        // first and the other wakes it (which side comes first varies on
+        // more than one P). On more than one P, a wake that lands while
+        // the parking side's poll is still returning is applied by
+        // async-task as that poll ends, and has no arrow (see
+        // `exectrace::wake`): most still have one.
+        let wanted = if procs == 1 { 2 * ROUNDS - 1 } else { ROUNDS };
         assert!(
-            edges[0] >= ROUNDS - 1 && edges[1] >= ROUNDS - 1,
+            edges[0] + edges[1] >= wanted && edges[0] >= 1 && edges[1] >= 1,
             "procs {procs}: wakes a->b {}, b->a {}",
             edges[0],
             edges[1]
         );
-        // The polls alternate: between two polls of a that end blocked on
-        // a receive, b has run.
-        let a_recv: Vec<f64> = a
+        // The polls alternate: between the starts of two polls of a that
+        // end blocked on a receive, b has run (on 2 or 4 Ps, maybe in a
+        // poll that overlaps them).
+        let a_recv: Vec<i64> = a
             .iter()
             .filter(|s| s["args"]["wait"] == "chan receive")
-            .map(|s| num(s, "ts"))
+            .map(|s| ns(s, false))
             .collect();
         for w in a_recv.windows(2) {
             assert!(
-                b.iter().any(|s| num(s, "ts") > w[0] && num(s, "ts") < w[1]),
+                b.iter().any(|s| ns(s, false) < w[1] && ns(s, true) > w[0]),
                 "procs {procs}: b did not run between a's receives at {} and {}",
                 w[0],
                 w[1]
@@ -292,6 +326,7 @@ fn steals_are_recorded_on_the_thief() {
     for attempt in 0.. {
         let before = rt.stats().steals;
         let mut ids = Vec::new();
+        let main_line = line!() + 3;
         let events = record(|| {
             ids = rt.block_on_send(async {
                 let ran = Arc::new(AtomicBool::new(false));
@@ -333,7 +368,14 @@ fn steals_are_recorded_on_the_thief() {
                 })
                 .min_by(|a, b| num(a, "ts").total_cmp(&num(b, "ts")))
                 .expect("no poll after a steal");
-            assert!(ids.contains(&next["args"]["goid"].as_u64().unwrap()), "{next}");
+            // A spawned goroutine, or main (readied by one that finished,
+            // it may wait in a ring too).
+            let main = format!("{}:{main_line}:", file!());
+            assert!(
+                ids.contains(&next["args"]["goid"].as_u64().unwrap())
+                    || next["args"]["created_at"].as_str().unwrap().starts_with(&main),
+                "{next}"
+            );
         }
         break;
     }

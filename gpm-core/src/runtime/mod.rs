@@ -502,6 +502,7 @@ pub mod __private {
     fn main_with<T>(options: Options, run: impl FnOnce(&Handle, &'static Location<'static>) -> T) -> T {
         let rt = build(Builder::new(), options);
         let output = run(rt.handle(), Location::caller());
+        rt.handle().shared.finish_trace();
         std::mem::forget(rt);
         output
     }

@@ -82,8 +82,14 @@ impl Shared {
             }
         }
         self.drain();
+        self.finish_trace();
+    }
+
+    /// Stops and writes `GPM_TRACE`'s trace if this runtime started it (at
+    /// shutdown, and when `#[gpm::main]`'s body returns: its runtime is
+    /// never shut down).
+    pub(crate) fn finish_trace(&self) {
         if self.owns_trace.swap(false, SeqCst) {
-            // `GPM_TRACE`'s trace, started by this runtime's build.
             if let Err(e) = super::exectrace::stop() {
                 use std::io::Write;
                 let _ = writeln!(std::io::stderr(), "gpm: GPM_TRACE: {e}");

@@ -122,8 +122,6 @@ pub(crate) enum Source {
     Foreign = 4,
     /// A `gpm::sync` primitive or a `JoinHandle`.
     Sync = 5,
-    /// The G woke itself during its poll (a yield).
-    SelfWake = 6,
 }
 
 impl Source {
@@ -135,8 +133,7 @@ impl Source {
             2 => "timer",
             3 => "netpoll",
             4 => "foreign",
-            5 => "sync",
-            _ => "self",
+            _ => "sync",
         }
     }
 }

@@ -80,6 +80,8 @@ struct Wake {
     goid: u64,
     /// What woke it.
     source: u64,
+    /// The goroutine that woke it (0: none, an M's own work).
+    waker: u64,
     /// Whether `track` needs a `ready` slice for the flow to start from.
     needs_slice: bool,
 }
@@ -133,18 +135,15 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
                     slices.push(g_slice(&mut sites, &start, track, rel(start.ts), ts, end));
                 }
                 Kind::Wake => {
-                    if e.b == Source::SelfWake as u64 {
-                        continue;
-                    }
                     let inside = polls.last().map(|(_, t)| *t);
                     wakes.push(Wake {
                         ts,
                         track: inside.unwrap_or(m),
                         goid: e.a,
                         source: e.b,
+                        waker: e.c,
                         needs_slice: inside.is_none(),
                     });
-                    let _ = e.c;
                 }
                 Kind::Steal => lines.push(instant(here, ts, "steal", format!("\"from_p\":{},\"gs\":{}", e.a, e.b))),
                 Kind::RunnextSteal => lines.push(instant(here, ts, "steal runnext", format!("\"from_p\":{}", e.a))),
@@ -290,7 +289,11 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
                 goid: None,
             });
         }
-        for (ph, ts, track, extra) in [("s", w.ts, w.track, ""), ("f", start, track, ",\"bp\":\"e\"")] {
+        let waker = format!(",\"args\":{{\"goid\":{goid},\"waker_goid\":{}}}", w.waker);
+        for (ph, ts, track, extra) in [
+            ("s", w.ts, w.track, waker.as_str()),
+            ("f", start, track, ",\"bp\":\"e\""),
+        ] {
             lines.push(Line {
                 track,
                 ts,

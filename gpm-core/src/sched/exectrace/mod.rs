@@ -120,32 +120,34 @@ fn go_stop_cold(info: &GInfo, stop: Stop, reason: WaitReason) {
 
 /// The schedule function took a G (`ready.rs`), before it marks it
 /// runnable: what it waited on says who woke it.
+///
+/// A G woken while its poll runs is scheduled by async-task when the poll
+/// returns, on its own thread: the waker is no longer known, and such a
+/// wake (a yield, or a wake from another thread that came before the poll
+/// was over) is not recorded; the poll's end (`yielded`, `blocked`) and
+/// the next poll right after it tell the story.
 #[inline(always)]
 pub(crate) fn wake(info: &GInfo, woken_while_running: bool) {
-    if on() {
-        wake_cold(info, woken_while_running);
+    if on() && !woken_while_running {
+        wake_cold(info);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn wake_cold(info: &GInfo, woken_while_running: bool) {
-    let source = if woken_while_running {
-        Source::SelfWake
-    } else {
-        match info.state() {
-            GState::Waiting(reason) => match reason {
-                WaitReason::ChanSend | WaitReason::ChanReceive | WaitReason::Select | WaitReason::SelectNoCases => {
-                    Source::Channel
-                }
-                WaitReason::Sleep => Source::Timer,
-                WaitReason::IoWait => Source::Netpoll,
-                WaitReason::Foreign => Source::Foreign,
-                _ => Source::Sync,
-            },
-            // Runnable and never run, or woken again before it ran.
-            GState::Runnable | GState::Running => Source::Spawn,
-        }
+fn wake_cold(info: &GInfo) {
+    let source = match info.state() {
+        GState::Waiting(reason) => match reason {
+            WaitReason::ChanSend | WaitReason::ChanReceive | WaitReason::Select | WaitReason::SelectNoCases => {
+                Source::Channel
+            }
+            WaitReason::Sleep => Source::Timer,
+            WaitReason::IoWait => Source::Netpoll,
+            WaitReason::Foreign => Source::Foreign,
+            _ => Source::Sync,
+        },
+        // Never run yet: its spawn.
+        GState::Runnable | GState::Running => Source::Spawn,
     };
     let waker = super::g::current_goid().unwrap_or(0);
     record(Kind::Wake, None, info.goid(), source as u64, waker);
