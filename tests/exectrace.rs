@@ -438,6 +438,7 @@ fn regions_tasks_and_errors() {
     assert_eq!(trace::Task::new("off").id(), 0);
     assert_eq!(trace::stop().unwrap_err().kind(), std::io::ErrorKind::NotFound);
     let rt = runtime(2);
+    let main_line = line!() + 7;
     let events = record(|| {
         assert!(trace::is_enabled());
         assert_eq!(
@@ -453,6 +454,18 @@ fn regions_tasks_and_errors() {
             drop(task);
         });
     });
+    // The `block_on` future (polled on this thread, not a task) has its
+    // polls too (it yields once, then finishes).
+    let main = format!("{}:{main_line}:", file!());
+    let main_polls: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["ph"] == "X" && e["args"]["created_at"].as_str().is_some_and(|c| c.starts_with(&main)))
+        .collect();
+    assert!(main_polls.len() >= 2, "{main_polls:?}");
+    assert!(
+        main_polls.iter().any(|p| p["args"]["end"] == "finished"),
+        "{main_polls:?}"
+    );
     for (name, cat) in [
         ("request \"1\"", "task"),
         ("across an await", "region"),

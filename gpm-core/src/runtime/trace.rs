@@ -50,6 +50,20 @@
 //! - **Your regions and tasks** ([`region`], [`Region`], [`Task`]) as async
 //!   slices.
 //!
+//! # Limits
+//! - Events are kept in memory (40 bytes each, per thread) until [`stop`]
+//!   writes them: a trace is for seconds of a busy program, not hours.
+//! - Every gpm runtime of the process records into the same trace; their
+//!   Ps share tracks by number.
+//! - A wake that reaches a goroutine while its poll is still running (a
+//!   yield, or another thread's wake just before the poll returns) has no
+//!   arrow: async-task applies it as the poll ends, where the waker is no
+//!   longer known. A `block_on` future polled on its caller's thread has
+//!   its polls on the trace but no arrows into them.
+//! - Events being recorded on other threads at the moment of [`stop`] may
+//!   be left out (Go's tracer waits for them with a per-M seqlock; gpm
+//!   keeps the hot path to one release store instead).
+//!
 //! # Cost
 //! Off, each place that could record loads one global flag (see
 //! BENCHMARKS.md: no measurable change). On, each event costs a clock read

@@ -184,6 +184,7 @@ pub(crate) fn run_main<F: Future>(
             main_g.start_poll();
             let polled = {
                 let _p = MainP::take(&cx);
+                super::exectrace::main_start(&main_g);
                 cx.poll_holding_p(|| Pin::as_mut(&mut future).poll(&mut task_cx))
             };
             if shared.is_shutdown() {
@@ -191,9 +192,11 @@ pub(crate) fn run_main<F: Future>(
                 super::shutdown::drop_deferred();
             }
             if let Poll::Ready(output) = polled {
+                super::exectrace::main_stop(&main_g);
                 return output;
             }
             main_g.parked(shared.clock.seconds());
+            super::exectrace::main_stop(&main_g);
             if main.woken.load(SeqCst) {
                 main_g.woken();
             }

@@ -102,7 +102,7 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
     let mut sites = Sites::default();
     let mut tids: Vec<u32> = by_thread.keys().copied().collect();
     tids.sort_unstable();
-    for tid in tids {
+    for &tid in &tids {
         let mut events = by_thread.remove(&tid).unwrap_or_default();
         events.sort_by_key(|e| e.ts);
         let m = (MS, tid);
@@ -342,6 +342,8 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
     let mut threads = collected.threads.clone();
     threads.sort();
     threads.dedup_by_key(|t| t.0);
+    // Only the threads that recorded something in this trace.
+    threads.retain(|(tid, _)| tids.binary_search(tid).is_ok());
     for (tid, name) in &threads {
         meta.push(thread_name(MS, *tid, &format!("M{tid} {name}"), *tid));
     }

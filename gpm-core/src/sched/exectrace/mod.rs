@@ -34,7 +34,7 @@ pub(crate) use control::{begin_region, begin_task, end_region, end_task, start, 
 use event::{Event, Kind, Source, Stop, SyscallExit};
 
 use super::current;
-use super::g::{GInfo, GState};
+use super::g::{GInfo, GState, MainG};
 use super::wait::WaitReason;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::OnceLock;
@@ -116,6 +116,45 @@ pub(crate) fn go_pending(info: &GInfo, yielded: bool, slice_ended: bool, reason:
 #[inline(never)]
 fn go_stop_cold(info: &GInfo, stop: Stop, reason: WaitReason) {
     record(Kind::GoStop, None, info.goid(), stop as u64, reason as u64);
+}
+
+/// A poll of a `block_on` future (a main G polled on its caller's thread)
+/// begins.
+#[inline(always)]
+pub(crate) fn main_start(main: &MainG) {
+    if on() {
+        main_start_cold(main);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn main_start_cold(main: &MainG) {
+    record(
+        Kind::GoStart,
+        None,
+        main.goid,
+        u64::from(super::site::intern(main.location)),
+        0,
+    );
+}
+
+/// That poll ended: `Running` still if it finished, else `Waiting`.
+#[inline(always)]
+pub(crate) fn main_stop(main: &MainG) {
+    if on() {
+        main_stop_cold(main);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn main_stop_cold(main: &MainG) {
+    let (stop, reason) = match main.state() {
+        GState::Waiting(reason) => (Stop::Blocked, reason),
+        _ => (Stop::Finished, WaitReason::Foreign),
+    };
+    record(Kind::GoStop, None, main.goid, stop as u64, reason as u64);
 }
 
 /// The schedule function took a G (`ready.rs`), before it marks it
