@@ -326,7 +326,7 @@ fn steals_are_recorded_on_the_thief() {
     for attempt in 0.. {
         let before = rt.stats().steals;
         let mut ids = Vec::new();
-        let main_line = line!() + 3;
+        let main_line = line!() + 2;
         let events = record(|| {
             ids = rt.block_on_send(async {
                 let ran = Arc::new(AtomicBool::new(false));
