@@ -12,6 +12,11 @@
 //! published and is left out, as Go's `trace.Stop` leaves out what happens
 //! after it.
 //!
+//! Go's tracer (`runtime/traceruntime.go`) has each M bump a per-M seqlock
+//! around every event, so that `trace.Stop` can wait until no M is half
+//! way through one. gpm keeps the writer to a plain store and a release
+//! store instead, and gives up the events that race with `stop`.
+//!
 //! A trace is a *generation* (Go's word): `start` bumps it, and a thread
 //! whose chunk belongs to an older one starts a fresh chunk before it
 //! records, so no event crosses from one trace into the next.
@@ -221,4 +226,57 @@ pub(super) fn collect() -> Collected {
     // see these again; bump now so that no thread keeps appending to them.
     GENERATION.fetch_add(1, Relaxed);
     Collected { chunks, threads }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::event::{Event, Kind};
+    use super::{begin, collect, push, CHUNK_EVENTS};
+
+    fn events_of(c: &super::Collected, tid: u32) -> Vec<Event> {
+        c.chunks
+            .iter()
+            .filter(|(t, _)| *t == tid)
+            .flat_map(|(_, e)| e.iter().copied())
+            .collect()
+    }
+
+    /// Events cross chunks, come back in order per thread from threads
+    /// that exited (their chunk handed in) and from one still alive, and a
+    /// new generation starts empty.
+    #[test]
+    fn every_published_event_is_collected_in_order() {
+        let event = |a: u64, b: u64| Event {
+            kind: Kind::Steal,
+            a,
+            b,
+            ..Event::default()
+        };
+        begin();
+        let n = CHUNK_EVENTS as u64 * 2 + 5;
+        let threads: Vec<_> = (0..3)
+            .map(|t| std::thread::spawn(move || (0..n).for_each(|i| push(event(100 + t, i)))))
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        (0..10).for_each(|i| push(event(7, i)));
+        let c = collect();
+        let mine: Vec<(u32, Vec<Event>)> = c
+            .threads
+            .iter()
+            .map(|(tid, _)| (*tid, events_of(&c, *tid)))
+            .filter(|(_, e)| !e.is_empty())
+            .collect();
+        assert_eq!(mine.len(), 4, "one list of events per thread");
+        for (_, events) in &mine {
+            let who = events[0].a;
+            let expected = if who == 7 { 10 } else { n };
+            assert_eq!(events.len() as u64, expected);
+            assert!(events.iter().enumerate().all(|(i, e)| e.a == who && e.b == i as u64));
+        }
+        begin();
+        push(event(8, 0));
+        let c = collect();
+        let all: Vec<Event> = c.chunks.iter().flat_map(|(_, e)| e.iter().copied()).collect();
+        assert_eq!(all.len(), 1, "events of an older trace were kept: {}", all.len());
+    }
 }
