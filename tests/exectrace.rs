@@ -438,8 +438,14 @@ fn regions_tasks_and_errors() {
     assert_eq!(trace::Task::new("off").id(), 0);
     assert_eq!(trace::stop().unwrap_err().kind(), std::io::ErrorKind::NotFound);
     let rt = runtime(2);
-    let main_line = line!() + 7;
+    let before = trace::Region::new("before the trace");
+    let mut open = None;
+    let main_line = line!() + 11;
     let events = record(|| {
+        drop(before);
+        open = Some(trace::Region::new("open at stop"));
+        let moved = trace::Region::new("ends on another thread");
+        std::thread::spawn(move || drop(moved)).join().unwrap();
         assert!(trace::is_enabled());
         assert_eq!(
             trace::start(Memory::default()).unwrap_err().kind(),
@@ -466,6 +472,15 @@ fn regions_tasks_and_errors() {
         main_polls.iter().any(|p| p["args"]["end"] == "finished"),
         "{main_polls:?}"
     );
+    drop(open);
+    // Balanced (`check_format`), named at both ends, and only those begun
+    // during the trace.
+    for name in ["open at stop", "ends on another thread"] {
+        for ph in ["b", "e"] {
+            assert!(events.iter().any(|e| e["ph"] == ph && e["name"] == name), "{name} {ph}");
+        }
+    }
+    assert!(!events.iter().any(|e| e["name"] == "before the trace"));
     for (name, cat) in [
         ("request \"1\"", "task"),
         ("across an await", "region"),

@@ -100,6 +100,26 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
     let mut wakes: Vec<Wake> = Vec::new();
     let mut procs: i32 = 0;
     let mut sites = Sites::default();
+    // Regions and tasks may end on another thread than they began on.
+    let mut begun: HashMap<(&str, u64), &'static str> = HashMap::new();
+    let mut ended: std::collections::HashSet<(&str, u64)> = std::collections::HashSet::new();
+    for e in by_thread.values().flatten() {
+        match e.kind {
+            Kind::RegionBegin => {
+                begun.insert(("region", e.a), name_of(e));
+            }
+            Kind::TaskBegin => {
+                begun.insert(("task", e.a), name_of(e));
+            }
+            Kind::RegionEnd => {
+                ended.insert(("region", e.a));
+            }
+            Kind::TaskEnd => {
+                ended.insert(("task", e.a));
+            }
+            _ => {}
+        }
+    }
     let mut tids: Vec<u32> = by_thread.keys().copied().collect();
     tids.sort_unstable();
     for &tid in &tids {
@@ -207,6 +227,10 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
                 Kind::RegionBegin | Kind::TaskBegin => {
                     let cat = if e.kind == Kind::TaskBegin { "task" } else { "region" };
                     let goid = polls.last().map_or(0, |(s, _)| s.a);
+                    if !ended.contains(&(cat, e.a)) {
+                        // Still open at stop: it ends there.
+                        lines.push(async_end(cat, e.a, name_of(&e), end_rel));
+                    }
                     lines.push(Line {
                         track: (PS, 0),
                         ts,
@@ -221,16 +245,10 @@ pub(super) fn write(collected: &Collected, started: u64, ended: u64, out: &mut d
                 }
                 Kind::RegionEnd | Kind::TaskEnd => {
                     let cat = if e.kind == Kind::TaskEnd { "task" } else { "region" };
-                    lines.push(Line {
-                        track: (PS, 0),
-                        ts,
-                        neg_dur: 0,
-                        json: format!(
-                            "{{\"cat\":\"{cat}\",\"ph\":\"e\",\"id\":{},\"ts\":{},\"pid\":{PS},\"tid\":0}}",
-                            e.a,
-                            micros(ts)
-                        ),
-                    });
+                    // Begun before the trace started: left out.
+                    if let Some(name) = begun.get(&(cat, e.a)) {
+                        lines.push(async_end(cat, e.a, name, ts));
+                    }
                 }
             }
         }
@@ -429,6 +447,20 @@ fn name_of(e: &Event) -> &'static str {
     // `control::begin_cold`, with `b` and `c` the pointer and length of a
     // `&'static str`: valid UTF-8 that lives for ever.
     unsafe { std::str::from_utf8_unchecked(std::slice::from_raw_parts(e.b as *const u8, e.c as usize)) }
+}
+
+/// The end of an async slice (a region or a task).
+fn async_end(cat: &str, id: u64, name: &str, ts: u64) -> Line {
+    Line {
+        track: (PS, 0),
+        ts,
+        neg_dur: 0,
+        json: format!(
+            "{{\"name\":{},\"cat\":\"{cat}\",\"ph\":\"e\",\"id\":{id},\"ts\":{},\"pid\":{PS},\"tid\":0}}",
+            json_str(name),
+            micros(ts)
+        ),
+    }
 }
 
 /// An instant event, thread-scoped.
