@@ -37,13 +37,15 @@
 //! | `time.Sleep(d)`, `time.After(d)`, `time.NewTicker(d)` | `gpm::time::sleep(d).await`, `gpm::time::after(d)`, `gpm::time::Ticker::new(d)` |
 //! | `sync.Mutex`, `sync.WaitGroup`, ... | `gpm::sync::Mutex`, `gpm::sync::WaitGroup`, ... |
 //! | `context.WithCancel(ctx)` | `gpm::context::with_cancel(&ctx)` |
+//! | `synctest.Test(t, f)`, `synctest.Wait()` | `#[gpm::test(synctest)]` or `gpm::synctest::test(fut)`, `gpm::synctest::wait().await` |
 
 #![warn(missing_docs)]
 
 pub use gpm_core::chan as channel;
 pub use gpm_core::chan::{chan, Chan};
 pub use gpm_core::{
-    context, coop, net, spawn, spawn_blocking, sync, syscall, time, yield_now, JoinError, JoinHandle, YieldNow,
+    context, coop, net, spawn, spawn_blocking, sync, synctest, syscall, time, yield_now, JoinError, JoinHandle,
+    YieldNow,
 };
 pub use gpm_core::{fs, io, process, signal};
 pub use gpm_macros::{main, select, test};

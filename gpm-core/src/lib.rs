@@ -14,6 +14,7 @@
 //! | [`sync`] | `sync`, `sema.go` | Mutex (with starvation mode), RwLock, WaitGroup, Once, Semaphore |
 //! | [`time`] | `time` | `sleep`, `timeout`, `after`, `Ticker` |
 //! | [`context`] | `context` | cancellation trees, deadlines |
+//! | [`synctest`] | `testing/synctest` | tests in a bubble: virtual time, `wait`, deadlocks reported with the goroutine dump |
 //! | [`net`] | `net` | TCP, UDP and Unix sockets on the netpoller, with futures-io traits, stream halves and deadlines |
 //! | `os/` | `os`, `os/exec`, `os/signal` | [`io`] (stdin, stdout, stderr), [`process`] (`Command`), [`signal`] (`notify`), [`fs`] (files); its `mod.rs` says where each one's work runs |
 //!
@@ -104,6 +105,7 @@ mod os;
 pub mod runtime;
 mod sched;
 pub mod sync;
+pub mod synctest;
 mod task;
 pub mod time;
 

@@ -1,11 +1,12 @@
 //! The options inside the attribute's parentheses: `procs = N`,
-//! `unhandled_panic = "..."` and `crate = "path"`.
+//! `unhandled_panic = "..."`, `crate = "path"`, and (tests only)
+//! `synctest`.
 //!
 //! Every option is checked even after one is found bad, so a single build
 //! reports all of them; a bad option is left at its default so the function
 //! still expands (see `entry.rs`).
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Error, Expr, ExprLit, Lit, Meta, Path, Token};
@@ -13,9 +14,20 @@ use syn::{Error, Expr, ExprLit, Lit, Meta, Path, Token};
 use crate::entry::Kind;
 use crate::errors::Errors;
 
-/// The valid options, as error messages list them.
-const VALID_OPTIONS: &str = "the options are `procs = <integer>`, \
-     `unhandled_panic = \"exit_process\" | \"ignore\" | \"shutdown_runtime\"` and `crate = \"<path>\"`";
+/// The options both attributes take, as error messages list them.
+const COMMON_OPTIONS: &str =
+    "`procs = <integer>`, `unhandled_panic = \"exit_process\" | \"ignore\" | \"shutdown_runtime\"`";
+
+/// The valid options of `kind`, as error messages list them.
+fn valid_options(kind: Kind) -> String {
+    match kind {
+        Kind::Main => format!("the options are {COMMON_OPTIONS} and `crate = \"<path>\"`"),
+        Kind::Test => format!(
+            "the options are {COMMON_OPTIONS}, `crate = \"<path>\"` and `synctest` (a bubble in virtual time, \
+             see `gpm::synctest`)"
+        ),
+    }
+}
 
 /// The values of `unhandled_panic`, as written, with the variants of
 /// `gpm::runtime::UnhandledPanic` they name.
@@ -41,6 +53,8 @@ pub(crate) struct Args {
     /// `None` leaves the macro's default (the builder's for main,
     /// `ShutdownRuntime` for a test).
     pub(crate) unhandled_panic: Option<&'static str>,
+    /// `synctest` (tests only): run the body in a `gpm::synctest` bubble.
+    pub(crate) synctest: bool,
 }
 
 impl Args {
@@ -53,12 +67,13 @@ impl Args {
         let metas = match Punctuated::<Meta, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(metas) => metas,
             Err(error) => {
-                let message = format!("{error}; {VALID_OPTIONS}, e.g. `#[{kind}(procs = 4)]`");
+                let message = format!("{error}; {}, e.g. `#[{kind}(procs = 4)]`", valid_options(kind));
                 return (args, Some(Error::new(error.span(), message)));
             }
         };
         let mut errors = Errors::default();
         let mut seen = Vec::new();
+        let mut unhandled_panic_at = Span::call_site();
         for meta in metas {
             // Checked by name, so that `procs = 0, procs = 4` reports both.
             let name = option_name(meta.path());
@@ -69,10 +84,21 @@ impl Args {
                 ));
                 continue;
             }
+            if name == "unhandled_panic" {
+                unhandled_panic_at = syn::spanned::Spanned::span(&meta);
+            }
             if let Err(error) = args.set(kind, &name, meta) {
                 errors.push(error);
             }
             seen.push(name);
+        }
+        if args.synctest && args.unhandled_panic.is_some() {
+            errors.push(Error::new(
+                unhandled_panic_at,
+                "`synctest` and `unhandled_panic` cannot be combined: a panic in a bubble's goroutine \
+                 always fails the test",
+            ));
+            args.unhandled_panic = None;
         }
         (args, errors.into_error())
     }
@@ -92,6 +118,18 @@ impl Args {
                 self.unhandled_panic = Some(parse_unhandled_panic(&option.value)?);
                 Ok(())
             }
+            ("synctest", Meta::Path(_)) if matches!(kind, Kind::Test) => {
+                self.synctest = true;
+                Ok(())
+            }
+            ("synctest", Meta::Path(path)) => Err(Error::new_spanned(
+                path,
+                "`synctest` runs a test in a bubble; it is an option of `#[gpm::test]`, not of `#[gpm::main]`",
+            )),
+            ("synctest", meta) => Err(Error::new_spanned(
+                meta,
+                format!("`synctest` takes no value, e.g. `#[{kind}(synctest)]` or `#[{kind}(synctest, procs = 4)]`"),
+            )),
             ("unhandled_panic", meta) => Err(Error::new_spanned(
                 meta,
                 format!(
@@ -123,7 +161,7 @@ impl Args {
             )),
             (name, meta) => Err(Error::new_spanned(
                 meta.path(),
-                format!("unknown option `{name}`; {VALID_OPTIONS}"),
+                format!("unknown option `{name}`; {}", valid_options(kind)),
             )),
         }
     }

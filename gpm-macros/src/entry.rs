@@ -11,7 +11,9 @@
 //!                                  }
 //! ```
 //!
-//! `#[gpm::test]` is the same with `run_test` and a `#[test]` attribute added.
+//! `#[gpm::test]` is the same with `run_test` and a `#[test]` attribute added;
+//! `#[gpm::test(synctest)]` calls `run_synctest` (the body in a
+//! `gpm::synctest` bubble) instead.
 //! The body stays an `async fn`, so `return` and `?` work as they did. Its
 //! own function makes its future's type opaque to `main`, which is what lets
 //! method lookup pick the runner: `SendMain::run_main` (main as an ordinary
@@ -191,7 +193,8 @@ impl AsyncFn {
             None => quote!(::gpm),
         };
         let gpm = respan_start(gpm, tail_start);
-        let runner = syn::Ident::new(kind.runner(), Span::call_site());
+        let runner = if args.synctest { "run_synctest" } else { kind.runner() };
+        let runner = syn::Ident::new(runner, Span::call_site());
         let procs = match args.procs {
             Some(procs) => quote!(::core::option::Option::Some(#procs)),
             None => quote!(::core::option::Option::None),

@@ -30,6 +30,8 @@ pub struct Builder {
     m_spawn_failures: usize,
     main_start_stall: Option<Duration>,
     metrics_histograms: bool,
+    /// A `synctest` bubble's runtime (set by `synctest::Builder` only).
+    bubble: bool,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -58,7 +60,15 @@ impl Builder {
             m_spawn_failures: 0,
             main_start_stall: None,
             metrics_histograms: false,
+            bubble: false,
         }
+    }
+
+    /// Makes the runtime a `synctest` bubble's (virtual clock, durable
+    /// blocking watched by sysmon). Only `synctest::Builder` sets it.
+    pub(crate) fn bubble(mut self) -> Builder {
+        self.bubble = true;
+        self
     }
 
     /// Sets the number of Ps (GOMAXPROCS): how many goroutines may run at
@@ -270,6 +280,7 @@ impl Builder {
             main_start_stall: self.main_start_stall,
             shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
             metrics_histograms: self.metrics_histograms,
+            bubble: self.bubble,
         });
         crate::sched::install_sigquit();
         shared.start_sysmon()?;

@@ -480,6 +480,18 @@ pub mod __private {
         }
     }
 
+    impl<F: Future> Main<F> {
+        /// Runs `#[gpm::test(synctest)]`'s body in a `synctest` bubble.
+        #[track_caller]
+        pub fn run_synctest(&self) -> F::Output {
+            let mut builder = crate::synctest::Builder::new();
+            if let Some(n) = self.options.procs {
+                builder = builder.procs(n);
+            }
+            builder.test(self.take())
+        }
+    }
+
     /// The runtime of a `#[gpm::main]` / `#[gpm::test]`: `builder` (the
     /// macro's defaults) with the attribute's options.
     #[track_caller]

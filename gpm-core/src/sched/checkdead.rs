@@ -42,13 +42,13 @@ impl CheckDead {
             return;
         }
         let acquisitions = shared.acquisitions.load(SeqCst);
-        if !all_asleep(shared) {
+        if !all_asleep(shared, false) {
             self.asleep_at = None;
             return;
         }
         match self.asleep_at {
             Some(before) if before == acquisitions && shared.acquisitions.load(SeqCst) == acquisitions => {
-                if only_runtime_threads(shared) && all_asleep(shared) {
+                if only_runtime_threads(shared) && all_asleep(shared, false) {
                     die(shared);
                 }
             }
@@ -58,7 +58,11 @@ impl CheckDead {
 }
 
 /// Everything but the thread count and the second look.
-fn all_asleep(shared: &Shared) -> bool {
+///
+/// For a bubble (`durable`, see `bubble.rs`) the same look asks whether
+/// every goroutine is durably blocked: an armed timer is no progress (the
+/// bubble's clock moves only when this holds), a timer being fired is.
+pub(super) fn all_asleep(shared: &Shared, durable: bool) -> bool {
     let procs = shared.procs();
     if shared.is_shutdown() || shared.mains.load(SeqCst) == 0 {
         return false;
@@ -69,11 +73,12 @@ fn all_asleep(shared: &Shared) -> bool {
     if !shared.global.is_empty() || shared.ps.iter().any(|p| p.has_work()) {
         return false;
     }
-    if shared.timers.armed() != 0
-        || shared.foreign_waits() != 0
-        || shared.blocking_in_flight() != 0
-        || shared.netpoll.waiting() != 0
-    {
+    let timers = if durable {
+        shared.timers.firing()
+    } else {
+        shared.timers.armed()
+    };
+    if timers != 0 || shared.foreign_waits() != 0 || shared.blocking_in_flight() != 0 || shared.netpoll.waiting() != 0 {
         return false;
     }
     if shared.mains_starting.load(SeqCst) != 0 {
@@ -83,7 +88,7 @@ fn all_asleep(shared: &Shared) -> bool {
     // A `Send` main is a goroutine like the others: with every P idle and
     // nothing queued it waits too, and a wait on a foreign future is
     // counted above. Mains polled on their own threads are checked here.
-    let waiting = |state| matches!(state, GState::Waiting(reason) if reason != WaitReason::Foreign);
+    let waiting = |state| matches!(state, GState::Waiting(reason) if reason != WaitReason::Foreign && (!durable || reason.is_durable()));
     if !mains.iter().all(|g| waiting(g.state())) {
         return false;
     }

@@ -236,6 +236,12 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&MContext>) -> R) -> R {
     f(unsafe { ptr.as_ref() })
 }
 
+/// The time by the clock of the runtime this thread runs (a bubble's is
+/// virtual), or the real clock's off a runtime.
+pub(crate) fn now() -> std::time::Instant {
+    with_current(|m| m.map_or_else(std::time::Instant::now, |m| m.shared.now()))
+}
+
 /// True if this thread is running a gpm scheduler loop (a G may be running).
 pub(crate) fn in_runtime() -> bool {
     CURRENT.with(|c| !c.get().is_null())

@@ -33,6 +33,7 @@
 //! | `syscall.rs` | `entersyscall`, `exitsyscall` | a blocking call inline, with the P up for grabs |
 //! | `sysmon.rs` | `sysmon`, `retake` | the monitor thread: time slices, retakes, overdue timers, checkdead, schedtrace |
 //! | `checkdead.rs` | `checkdead` | "all goroutines are asleep - deadlock!" |
+//! | `bubble.rs` | `synctestBubble` | a `synctest` bubble: when its virtual clock moves, `wait`, its deadlocks |
 //! | **waiting on the world** | | |
 //! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
 //! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on `mio` (edge-triggered); the poller M |
@@ -91,6 +92,7 @@
 
 mod block_on;
 mod blocking;
+mod bubble;
 mod checkdead;
 mod clock;
 mod current;
@@ -140,7 +142,7 @@ pub use metrics::{Histogram, Metrics, Sample, Value as MetricValue};
 pub use shutdown::UnhandledPanic;
 pub use stats::Stats;
 // Where the caller runs.
-pub(crate) use current::{current_shared, in_runtime};
+pub(crate) use current::{current_shared, in_runtime, now};
 // What a leaf future does before it returns `Pending` (Go's `gopark`).
 pub(crate) use wait::{park, WaitReason};
 // Cooperation: the budget (`coop`), `yield_now`, `syscall`.
@@ -149,6 +151,8 @@ pub(crate) use syscall::syscall;
 // Timers and sockets.
 pub(crate) use netpoll::{Direction, Netpoll, PollDesc};
 pub(crate) use timers::TimerKey;
+// `synctest`: a bubble, and Go's messages for its deadlocks.
+pub(crate) use bubble::{DEADLOCK, DEADLOCK_AFTER_ROOT};
 // Running a main future, and blocking jobs.
 pub(crate) use block_on::{run_main, run_main_g};
 pub(crate) use blocking::{

@@ -53,6 +53,9 @@ pub(crate) struct Config {
     pub(crate) shake: bool,
     /// Sample the histograms of `metrics()` (`Builder::metrics_histograms`).
     pub(crate) metrics_histograms: bool,
+    /// The runtime is a `synctest` bubble's: a virtual clock, and sysmon
+    /// watches for the bubble being durably blocked (see `bubble.rs`).
+    pub(crate) bubble: bool,
 }
 
 /// Event counters for `stats()` (relaxed; approximate under concurrency).
@@ -166,6 +169,8 @@ pub(crate) struct Shared {
     pub(super) owns_trace: AtomicBool,
     /// The histograms of `metrics()`.
     pub(super) histograms: super::metrics::Histograms,
+    /// The bubble this runtime runs, if it is a `synctest` one.
+    pub(super) bubble: Option<super::bubble::Bubble>,
 }
 
 impl Shared {
@@ -176,7 +181,8 @@ impl Shared {
         let locals: Vec<PLocal> = locals.into_iter().rev().collect();
         let coprimes = (1..=procs).filter(|&i| gcd(i, procs) == 1).collect();
         let clock = super::clock::Clock::new();
-        let timers = super::timers::Timers::new(procs, clock.start());
+        let timers = super::timers::Timers::new(procs, clock.start(), config.bubble);
+        let bubble = config.bubble.then(super::bubble::Bubble::default);
         let netpoll = Arc::new(super::netpoll::Netpoll::new(clock.start()));
         let netpoll_hook: super::park::Hook = {
             let netpoll = netpoll.clone();
@@ -223,6 +229,7 @@ impl Shared {
             main_goid_taken: AtomicBool::new(false),
             owns_trace: AtomicBool::new(super::exectrace::start_from_env()),
             histograms,
+            bubble,
         })
     }
 
@@ -291,9 +298,28 @@ impl Shared {
         self.timers.armed()
     }
 
+    /// The bubble this runtime runs, if it is a `synctest` one.
+    pub(crate) fn bubble(&self) -> Option<&super::bubble::Bubble> {
+        self.bubble.as_ref()
+    }
+
+    /// The time now by this runtime's clock: a bubble's virtual time, or
+    /// the real clock's.
+    pub(crate) fn now(&self) -> Instant {
+        if self.timers.is_virtual() {
+            self.timers.to_instant(self.timers.now())
+        } else {
+            Instant::now()
+        }
+    }
+
     /// True if `deadline` has passed by sysmon's coarse clock (no clock
-    /// read; a deadline just past is left to the timers).
+    /// read; a deadline just past is left to the timers), or by a
+    /// bubble's clock.
     pub(crate) fn is_past_coarse(&self, deadline: Instant) -> bool {
+        if self.timers.is_virtual() {
+            return self.timers.to_nanos(deadline) <= self.timers.now();
+        }
         let coarse_now = self.clock.millis().saturating_mul(1_000_000);
         self.timers.to_nanos(deadline) <= coarse_now
     }
@@ -330,6 +356,11 @@ impl Shared {
     pub(crate) fn goroutines(&self) -> usize {
         let alive = self.total(Count::Spawned).saturating_sub(self.total(Count::Exited));
         alive as usize + self.main_gs.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Goroutines alive that are not `block_on` mains.
+    pub(crate) fn goroutines_besides_mains(&self) -> usize {
+        self.total(Count::Spawned).saturating_sub(self.total(Count::Exited)) as usize
     }
 
     /// Gs waiting on a future gpm did not write (possible progress).

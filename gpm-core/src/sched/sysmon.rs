@@ -101,6 +101,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
         shared.procs()
     ];
     let mut checkdead = super::checkdead::CheckDead::default();
+    let mut bubble_watch = super::bubble::Watch::default();
+    let bubble = shared.bubble().is_some();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
     loop {
@@ -163,6 +165,12 @@ pub(crate) fn run(shared: Arc<Shared>) {
             shared.poll_network(Some(Duration::ZERO));
         }
         shared.tracer.look(&shared);
+        if bubble {
+            // A bubble's clock waits on these looks: never back off.
+            bubble_watch.look(&shared);
+            delay = super::bubble::LOOK_EVERY;
+            continue;
+        }
         if all_idle {
             checkdead.look(&shared);
         }

@@ -27,6 +27,13 @@
 //!
 //! Times are nanoseconds since the runtime started ([`Clock`]'s start).
 //!
+//! # A bubble's clock
+//! The timers of a bubble's runtime (`synctest`, see `bubble.rs`) read a
+//! virtual clock instead of the real one: [`Timers::now`] is the time the
+//! bubble's watcher last moved it to, no M sleeps for a timer (nothing is
+//! due until the watcher says so), and the watcher fires the timers it
+//! jumps to. Every other runtime pays one predictable branch in `now`.
+//!
 //! [`Clock`]: super::clock::Clock
 
 use super::park::Parker;
@@ -212,10 +219,15 @@ pub(crate) struct Timers {
     firing: AtomicUsize,
     /// Time zero.
     start: Instant,
+    /// The runtime is a bubble's: time is `virtual_now`, not the real clock.
+    bubble: bool,
+    /// A bubble's current time, in nanoseconds since `start` (moved only
+    /// by the bubble's watcher, forwards). Unused outside bubbles.
+    virtual_now: AtomicU64,
 }
 
 impl Timers {
-    pub(crate) fn new(procs: usize, start: Instant) -> Timers {
+    pub(crate) fn new(procs: usize, start: Instant, bubble: bool) -> Timers {
         Timers {
             shards: (0..procs)
                 .map(|_| {
@@ -230,6 +242,8 @@ impl Timers {
             sleeper: Mutex::new(Sleeper::default()),
             firing: AtomicUsize::new(0),
             start,
+            bubble,
+            virtual_now: AtomicU64::new(0),
         }
     }
 
@@ -240,11 +254,32 @@ impl Timers {
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(NEVER - 1))
     }
 
+    /// The time now: the real clock's, or a bubble's virtual one.
     pub(crate) fn now(&self) -> u64 {
+        if self.bubble {
+            return self.virtual_now.load(SeqCst);
+        }
         self.to_nanos(Instant::now())
     }
 
-    fn to_instant(&self, nanos: u64) -> Instant {
+    /// True if these timers run on a bubble's virtual clock.
+    pub(crate) fn is_virtual(&self) -> bool {
+        self.bubble
+    }
+
+    /// Moves a bubble's clock forward to `nanos` (never back).
+    pub(crate) fn advance_to(&self, nanos: u64) {
+        debug_assert!(self.bubble, "only a bubble's clock is moved by hand");
+        self.virtual_now.fetch_max(nanos, SeqCst);
+    }
+
+    /// Firings under way (their goroutines may not be queued yet).
+    pub(crate) fn firing(&self) -> usize {
+        self.firing.load(SeqCst)
+    }
+
+    /// `nanos` since the start as an `Instant`.
+    pub(crate) fn to_instant(&self, nanos: u64) -> Instant {
         self.start + Duration::from_nanos(nanos)
     }
 
@@ -420,6 +455,11 @@ impl Timers {
     /// sleeps for them, this M becomes the sleeper and gets the deadline to
     /// sleep until; else `None` (sleep until woken).
     pub(crate) fn sleep_deadline(&self, parker: &Arc<Parker>) -> Option<Instant> {
+        if self.bubble {
+            // A bubble's timers are due when its watcher moves the clock,
+            // never by the real one: nobody sleeps for them.
+            return None;
+        }
         let mut sleeper = self.sleeper.lock().unwrap_or_else(|e| e.into_inner());
         match &sleeper.parker {
             Some(other) if !Arc::ptr_eq(other, parker) => return None,
@@ -510,7 +550,7 @@ mod tests {
     #[test]
     fn a_timer_counts_as_armed_until_its_waker_ran() {
         let start = Instant::now();
-        let timers = Arc::new(Timers::new(2, start));
+        let timers = Arc::new(Timers::new(2, start, false));
         let probe = Arc::new(Probe {
             timers: timers.clone(),
             armed_while_waking: AtomicUsize::new(usize::MAX),

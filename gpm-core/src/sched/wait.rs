@@ -48,6 +48,12 @@ pub(crate) enum WaitReason {
     Join,
     /// `gpm::syscall` in progress.
     Syscall,
+    /// `synctest::wait`: until every other goroutine of the bubble is
+    /// durably blocked (Go: `synctest.Wait`).
+    SynctestWait,
+    /// A bubble's root whose future is done, waiting for the bubble's other
+    /// goroutines to exit (Go: `synctest.Run`).
+    SynctestRun,
 }
 
 impl WaitReason {
@@ -69,11 +75,13 @@ impl WaitReason {
             WaitReason::Once => "sync.Once.Do",
             WaitReason::Join => "join",
             WaitReason::Syscall => "syscall",
+            WaitReason::SynctestWait => "synctest.Wait",
+            WaitReason::SynctestRun => "synctest.Run",
         }
     }
 
     pub(crate) fn from_u8(v: u8) -> WaitReason {
-        const ALL: [WaitReason; 15] = [
+        const ALL: [WaitReason; 17] = [
             WaitReason::Foreign,
             WaitReason::ChanSend,
             WaitReason::ChanReceive,
@@ -89,8 +97,21 @@ impl WaitReason {
             WaitReason::Once,
             WaitReason::Join,
             WaitReason::Syscall,
+            WaitReason::SynctestWait,
+            WaitReason::SynctestRun,
         ];
         ALL.get(v as usize).copied().unwrap_or(WaitReason::Foreign)
+    }
+}
+
+impl WaitReason {
+    /// True if only another goroutine can end this wait (Go's
+    /// `isIdleInSynctest`): a bubble's clock may move while its goroutines
+    /// wait so. A foreign future, the netpoller and a syscall can be ended
+    /// from outside; every gpm primitive (channels, timers, sync, join)
+    /// only from inside.
+    pub(crate) fn is_durable(self) -> bool {
+        !matches!(self, WaitReason::Foreign | WaitReason::IoWait | WaitReason::Syscall)
     }
 }
 

@@ -11,6 +11,7 @@
 //! | `timeout.rs` | `select` with `time.After` | [`timeout`], [`timeout_at`] |
 //! | `after.rs` | `time.After`, `sendTime` | [`after`], and the rules of timer channels |
 //! | `ticker.rs` | `time.Ticker`, `time.Tick` | [`Ticker`], [`tick`] |
+//! | `mod.rs` | `time.Now` | [`now`]: the runtime's clock (a bubble's is virtual) |
 //!
 //! Timer channels follow Go 1.23: `len` and `cap` read 0, and once a
 //! ticker's `stop` or `reset` returns, no tick from before it is received.
@@ -40,10 +41,34 @@ pub use std::time::{Duration, Instant};
 pub use ticker::{tick, Ticker};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
+/// The time now, by the clock of the runtime the caller runs on (Go's
+/// `time.Now()`).
+///
+/// Inside a [`synctest`](crate::synctest) bubble this is the bubble's
+/// virtual clock, which moves only when every goroutine of the bubble is
+/// durably blocked; everywhere else it is [`Instant::now()`]. Code that
+/// should run in virtual time in tests reads the time here rather than
+/// with `Instant::now()` (which `gpm::time::Instant` is: std's, the real
+/// clock). [`sleep`], [`after`], [`Ticker`], [`timeout`] and
+/// `context::with_timeout` use it already.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// gpm::synctest::test(async {
+///     let start = gpm::time::now();
+///     gpm::time::sleep(Duration::from_secs(3600)).await; // returns at once
+///     assert_eq!(gpm::time::now() - start, Duration::from_secs(3600));
+/// });
+/// ```
+pub fn now() -> Instant {
+    crate::sched::now()
+}
+
 /// `now + d`, or a far future when that overflows (Go's max duration is
 /// about 292 years; ours is "never" in practice).
 pub(crate) fn deadline_after(d: Duration) -> Instant {
-    let now = Instant::now();
+    let now = now();
     now.checked_add(d)
         .unwrap_or_else(|| now + Duration::from_secs(60 * 60 * 24 * 365 * 30))
 }

@@ -73,7 +73,7 @@ impl Sleep {
 
     /// True once the deadline has passed.
     pub fn is_elapsed(&self) -> bool {
-        self.fired || Instant::now() >= self.deadline
+        self.fired || super::now() >= self.deadline
     }
 
     /// Moves the deadline (Go's `Timer.Reset`), even after it has passed.

@@ -297,8 +297,12 @@ impl Wake for TickWake {
         let due = inner.next;
         // Full: the receiver is behind; the tick is dropped.
         let _ = ch.try_send(due);
-        inner.next = next_due(due, Instant::now(), inner.period);
-        if let Some(shared) = state.shared.upgrade() {
+        let shared = state.shared.upgrade();
+        // The runtime's clock: a bubble's is virtual (the firing thread
+        // may be sysmon, on no runtime's M).
+        let now = shared.as_ref().map_or_else(Instant::now, |s| s.now());
+        inner.next = next_due(due, now, inner.period);
+        if let Some(shared) = shared {
             state.arm(&shared, &mut inner);
         }
     }
