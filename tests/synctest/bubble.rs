@@ -179,6 +179,49 @@ async fn test_attribute_with_procs() {
 #[test]
 fn wait_outside_a_bubble_panics() {
     let rt = gpm::runtime::Runtime::new().unwrap();
-    let message = panic_message(std::panic::AssertUnwindSafe(|| rt.block_on(synctest::wait())));
+    let message = panic_message(|| rt.block_on(synctest::wait()));
     assert_eq!(message.as_deref(), Some("gpm::synctest::wait called outside a bubble"));
+}
+
+/// A channel made in a bubble is the bubble's: sends, receives, selects
+/// and closes from outside it panic with Go's messages; inside, timers
+/// fired by the bubble's watcher send on their channels as usual.
+#[test]
+fn a_bubbles_channel_used_from_outside_panics() {
+    let (ch, ticks) = synctest::test(async {
+        let ticks = gpm::time::after(Duration::from_secs(5));
+        assert!(ticks.recv().await.is_some(), "the watcher's timer sends inside");
+        (gpm::chan::<u32>(1), ticks)
+    });
+    let send = panic_message(|| {
+        let _ = ch.try_send(1);
+    });
+    assert_eq!(send.as_deref(), Some("send on synctest channel from outside bubble"));
+    let close = panic_message(|| {
+        let _ = ch.close();
+    });
+    assert_eq!(close.as_deref(), Some("close of synctest channel from outside bubble"));
+    let rt = gpm::runtime::Runtime::new().unwrap();
+    let recv = panic_message(|| {
+        rt.block_on(async { ticks.recv().await });
+    });
+    assert_eq!(recv.as_deref(), Some("receive on synctest channel from outside bubble"));
+    let select = panic_message(|| {
+        rt.block_on(async {
+            gpm::select! {
+                recv(ch) -> _v => {},
+                default => {},
+            }
+        });
+    });
+    assert_eq!(
+        select.as_deref(),
+        Some("select on synctest channel from outside bubble")
+    );
+    // A channel made outside any bubble is anyone's.
+    let plain = gpm::chan::<u32>(1);
+    synctest::test(async {
+        plain.send(7).await.unwrap();
+    });
+    assert_eq!(plain.try_recv(), Ok(7));
 }

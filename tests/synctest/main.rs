@@ -22,8 +22,8 @@ macro_rules! shapes {
 }
 
 /// Runs `f` and returns its panic message (`None` if it did not panic).
-pub(crate) fn panic_message(f: impl FnOnce() + std::panic::UnwindSafe) -> Option<String> {
-    let payload = std::panic::catch_unwind(f).err()?;
+pub(crate) fn panic_message(f: impl FnOnce()) -> Option<String> {
+    let payload = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).err()?;
     Some(if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -41,6 +41,9 @@ pub(crate) struct Hchan<T> {
     /// A timer's channel (Go 1.23's `isChan` timers): its one slot is the
     /// timer's, so `len` and `cap` read 0, as Go's do.
     timer: bool,
+    /// The `synctest` bubble the channel was made in (0: none). Sends,
+    /// receives, selects and closes from outside it panic, as Go's do.
+    bubble: u32,
 }
 
 // SAFETY: the state is only touched under the lock; values of `T` move
@@ -90,6 +93,7 @@ impl<T> Hchan<T> {
             }),
             cap,
             timer: false,
+            bubble: crate::sched::current_bubble(),
         }
     }
 
@@ -108,6 +112,17 @@ impl<T> Hchan<T> {
     /// True for a timer's channel.
     pub(crate) fn is_timer(&self) -> bool {
         self.timer
+    }
+
+    /// Panics if the channel belongs to a `synctest` bubble and the caller
+    /// does not (Go's "send on synctest channel from outside bubble"); `op`
+    /// is Go's word for the operation. One predictable branch outside
+    /// bubbles.
+    #[inline]
+    pub(crate) fn check_bubble(&self, op: &str) {
+        if self.bubble != 0 {
+            crate::sched::check_bubble(self.bubble, op);
+        }
     }
 
     /// Takes the lock.
@@ -130,6 +145,7 @@ impl<T> Hchan<T> {
 
     /// Closes the channel: wakes every waiter (Go's `closechan`).
     pub(crate) fn close(&self) -> Result<(), CloseError> {
+        self.check_bubble("close of");
         let mut locked = self.lock();
         let wakers = locked.close()?;
         drop(locked);
@@ -341,6 +357,9 @@ pub(crate) unsafe trait RawChan {
     /// The lock, to take several in address order.
     fn raw_lock(&self) -> ChanGuard<'_>;
 
+    /// [`Hchan::check_bubble`].
+    fn raw_check_bubble(&self, op: &str);
+
     /// The channel's address, which orders the locks.
     fn addr(&self) -> usize;
 
@@ -379,6 +398,10 @@ pub(crate) unsafe trait RawChan {
 unsafe impl<T> RawChan for Hchan<T> {
     fn raw_lock(&self) -> ChanGuard<'_> {
         self.lock.lock()
+    }
+
+    fn raw_check_bubble(&self, op: &str) {
+        self.check_bubble(op);
     }
 
     fn addr(&self) -> usize {

@@ -386,6 +386,7 @@ impl<T> WeakChan<T> {
 }
 
 fn try_send<T>(chan: &Hchan<T>, value: T) -> Result<(), TrySendError<T>> {
+    chan.check_bubble("send on");
     let mut slot = Some(value);
     let mut locked = chan.lock();
     match locked.try_send(&mut slot) {
@@ -408,6 +409,7 @@ fn try_send<T>(chan: &Hchan<T>, value: T) -> Result<(), TrySendError<T>> {
 }
 
 fn try_recv<T>(chan: &Hchan<T>) -> Result<T, TryRecvError> {
+    chan.check_bubble("receive on");
     let mut slot = None;
     let mut locked = chan.lock();
     match locked.try_recv(&mut slot) {

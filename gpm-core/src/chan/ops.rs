@@ -120,6 +120,7 @@ impl<T> RecvWait<T> {
             return self.poll_parked(sg, chan, cx);
         }
         ready!(crate::coop::proceed(cx));
+        chan.check_bubble("receive on");
         let mut locked = chan.lock();
         // SAFETY: no sudog of ours is queued, so nobody else touches the slot.
         let slot = unsafe { &mut *self.slot.get() };
@@ -256,6 +257,7 @@ impl<T> SendWait<T> {
             return self.poll_parked(sg, chan, cx);
         }
         ready!(crate::coop::proceed(cx));
+        chan.check_bubble("send on");
         let mut locked = chan.lock();
         // SAFETY: no sudog of ours is queued, so nobody else touches the slot.
         let slot = unsafe { &mut *self.slot.get() };

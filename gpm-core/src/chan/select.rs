@@ -303,6 +303,11 @@ impl<'a, const N: usize, M> Select<'a, N, M> {
     fn poll_first(&self, cx: &mut Context<'_>) -> Poll<usize> {
         let cases = self.cases();
         let (order, n) = lock_order(&cases);
+        for &i in &order[..n] {
+            if let Some(chan) = cases[i].chan {
+                chan.raw_check_bubble("select on");
+            }
+        }
         let mut polled = order;
         shuffle(&mut polled[..n]);
         let guards = lock_all(&cases, &order[..n]);

@@ -202,7 +202,12 @@ impl Pool {
             let shared = shared.clone();
             // Detached (the handle is dropped): shutdown does not wait for
             // a running job.
-            builder.spawn(move || thread_main(shared)).map(drop)
+            builder
+                .spawn(move || {
+                    super::bubble::enter_thread(&shared);
+                    thread_main(shared)
+                })
+                .map(drop)
         };
         match started {
             Ok(()) => {

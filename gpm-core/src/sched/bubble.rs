@@ -34,7 +34,11 @@
 use super::checkdead::all_asleep;
 use super::shared::Shared;
 use super::timers::NEVER;
-use std::sync::atomic::Ordering::SeqCst;
+use std::cell::Cell;
+use std::sync::atomic::{
+    AtomicU32,
+    Ordering::{Relaxed, SeqCst},
+};
 use std::sync::Mutex;
 use std::task::Waker;
 use std::time::Duration;
@@ -51,10 +55,60 @@ pub(crate) const DEADLOCK: &str = "deadlock: all goroutines in bubble are blocke
 pub(crate) const DEADLOCK_AFTER_ROOT: &str = "deadlock: main bubble goroutine has exited but blocked goroutines remain";
 
 /// One bubble's state beside its runtime's (`Shared::bubble`).
-#[derive(Default)]
 pub(crate) struct Bubble {
+    /// This bubble's id: what its channels remember (never 0).
+    pub(crate) id: u32,
     /// Everything the root, `wait` and the watcher share.
     state: Mutex<State>,
+}
+
+impl Default for Bubble {
+    fn default() -> Bubble {
+        static NEXT_ID: AtomicU32 = AtomicU32::new(1);
+        let mut id = NEXT_ID.fetch_add(1, Relaxed);
+        if id == 0 {
+            // Wrapped after 4 billion bubbles: 0 means "no bubble".
+            id = NEXT_ID.fetch_add(1, Relaxed);
+        }
+        Bubble {
+            id,
+            state: Mutex::default(),
+        }
+    }
+}
+
+thread_local! {
+    /// The bubble of a thread of a bubble's runtime that is not an M
+    /// (sysmon, which fires the bubble's timers, and the blocking pool):
+    /// its channel operations are the bubble's own.
+    static THREAD_BUBBLE: Cell<u32> = const { Cell::new(0) };
+}
+
+/// Marks this thread (sysmon or a blocking-pool thread of `shared`) as
+/// inside `shared`'s bubble, if it has one.
+pub(crate) fn enter_thread(shared: &Shared) {
+    if let Some(bubble) = shared.bubble() {
+        THREAD_BUBBLE.set(bubble.id);
+    }
+}
+
+/// The bubble the caller is in (0: none): that of the runtime whose M runs
+/// this thread, or the one [`enter_thread`] marked.
+pub(crate) fn current_bubble() -> u32 {
+    super::current::with_current(|m| match m {
+        Some(m) => m.shared.bubble().map_or(0, |b| b.id),
+        None => THREAD_BUBBLE.get(),
+    })
+}
+
+/// Panics unless the caller is in bubble `id` (the bubble of a channel
+/// that `op` is about to use).
+#[cold]
+#[inline(never)]
+pub(crate) fn check_bubble(id: u32, op: &str) {
+    if current_bubble() != id {
+        panic!("{op} synctest channel from outside bubble");
+    }
 }
 
 /// The part of a bubble behind its lock.

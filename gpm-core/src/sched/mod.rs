@@ -152,7 +152,7 @@ pub(crate) use syscall::syscall;
 pub(crate) use netpoll::{Direction, Netpoll, PollDesc};
 pub(crate) use timers::TimerKey;
 // `synctest`: a bubble, and Go's messages for its deadlocks.
-pub(crate) use bubble::{DEADLOCK, DEADLOCK_AFTER_ROOT};
+pub(crate) use bubble::{check_bubble, current_bubble, DEADLOCK, DEADLOCK_AFTER_ROOT};
 // Running a main future, and blocking jobs.
 pub(crate) use block_on::{run_main, run_main_g};
 pub(crate) use blocking::{

@@ -102,6 +102,8 @@ pub(crate) fn run(shared: Arc<Shared>) {
     ];
     let mut checkdead = super::checkdead::CheckDead::default();
     let mut bubble_watch = super::bubble::Watch::default();
+    // The bubble's timers fire here: what they send is the bubble's own.
+    super::bubble::enter_thread(&shared);
     let bubble = shared.bubble().is_some();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
