@@ -17,6 +17,8 @@
 //! - [`panics`]: what a panicking goroutine does (was `tests/panics.rs`).
 //! - [`limits`]: limits the runtime cannot honour are errors, not aborts
 //!   (was `tests/limits.rs`).
+//! - [`shake`]: `Builder::shake(seed)` (`GPM_SHAKE=<seed>`) replays a
+//!   schedule on one P.
 //!
 //! [`panics`] and [`limits`] check what ends or marks a whole process (a
 //! crash, an environment variable read once, a thread limit) in a child:
@@ -38,6 +40,7 @@ mod panics;
 mod preempt;
 mod rules;
 mod scheduler;
+mod shake;
 mod shutdown;
 mod stress;
 

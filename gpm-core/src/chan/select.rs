@@ -309,7 +309,7 @@ impl<'a, const N: usize, M> Select<'a, N, M> {
             }
         }
         let mut polled = order;
-        shuffle(&mut polled[..n]);
+        crate::sched::shuffle(&mut polled[..n]);
         let guards = lock_all(&cases, &order[..n]);
         for &i in &polled[..n] {
             let case = &cases[i];
@@ -516,34 +516,6 @@ fn lock_all<'c, const N: usize>(cases: &[CaseRef<'c>; N], order: &[usize]) -> [O
     guards
 }
 
-/// Fisher-Yates with a per-thread xorshift (Go's `cheaprandn`).
-fn shuffle(items: &mut [usize]) {
-    thread_local! {
-        static RNG: Cell<u64> = Cell::new({
-            // Seeded per thread from the address of a local and the time.
-            let local = 0u8;
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as u64);
-            (&local as *const u8 as u64 ^ t) | 1
-        });
-    }
-    if items.len() < 2 {
-        return;
-    }
-    RNG.with(|rng| {
-        let mut x = rng.get();
-        for i in (1..items.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let j = ((x >> 32) * (i as u64 + 1)) >> 32;
-            items.swap(i, j as usize);
-        }
-        rng.set(x);
-    });
-}
-
 /// `select! {}`: waits forever (Go's `select {}`, `select (no cases)`).
 #[doc(hidden)]
 pub fn forever() -> Forever {
@@ -562,21 +534,5 @@ impl Future for Forever {
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Infallible> {
         park(WaitReason::SelectNoCases);
         Poll::Pending
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shuffle_reaches_every_order() {
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..if cfg!(miri) { 500 } else { 10_000 } {
-            let mut items = [0, 1, 2];
-            shuffle(&mut items);
-            seen.insert(items);
-        }
-        assert_eq!(seen.len(), 6, "orders seen: {seen:?}");
     }
 }

@@ -32,6 +32,8 @@ pub struct Builder {
     metrics_histograms: bool,
     /// A `synctest` bubble's runtime (set by `synctest::Builder` only).
     bubble: bool,
+    /// `shake(seed)`: wins over `GPM_SHAKE`.
+    shake: Option<u64>,
 }
 
 /// Go's default limit on threads (`debug.SetMaxThreads`).
@@ -61,7 +63,39 @@ impl Builder {
             main_start_stall: None,
             metrics_histograms: false,
             bubble: false,
+            shake: None,
         }
+    }
+
+    /// Shakes the scheduler with `seed` (what `GPM_SHAKE=<seed>` does; this
+    /// wins over the variable): a readied goroutine skips runnext half of
+    /// the time, and every random choice of the scheduler (steal order,
+    /// runnext skips, `select!`'s case order) is drawn from `seed`. On one
+    /// P the same seed replays the same order of events. A test aid, as
+    /// Go's race detector shakes its scheduler; when a goroutine or a
+    /// `block_on` future panics, the seed is printed on stderr as
+    /// `gpm: GPM_SHAKE seed N (rerun with GPM_SHAKE=N)`.
+    ///
+    /// ```
+    /// let rt = gpm::runtime::Builder::new().procs(1).shake(1234).build()?;
+    /// let n = rt.block_on_send(async {
+    ///     let ch = gpm::chan::<u32>(8);
+    ///     for i in 0..8 {
+    ///         let ch = ch.clone();
+    ///         gpm::go!(async move { ch.send(i).await.unwrap() });
+    ///     }
+    ///     let mut sum = 0;
+    ///     for _ in 0..8 {
+    ///         sum += ch.recv().await.unwrap();
+    ///     }
+    ///     sum
+    /// });
+    /// assert_eq!(n, 28);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn shake(mut self, seed: u64) -> Builder {
+        self.shake = Some(seed);
+        self
     }
 
     /// Makes the runtime a `synctest` bubble's (virtual clock, durable
@@ -278,7 +312,7 @@ impl Builder {
             blocking_spawn_failures: self.blocking_spawn_failures,
             m_spawn_failures: self.m_spawn_failures,
             main_start_stall: self.main_start_stall,
-            shake: std::env::var_os("GPM_SHAKE").is_some_and(|v| v == "1"),
+            shake: self.shake.or_else(crate::sched::shake_from_env),
             metrics_histograms: self.metrics_histograms,
             bubble: self.bubble,
         });

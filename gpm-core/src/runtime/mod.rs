@@ -291,6 +291,7 @@ impl Handle {
     #[track_caller]
     pub(crate) fn block_on_at<F: Future>(&self, future: F, location: &'static Location<'static>) -> F::Output {
         self.check_block_on();
+        let _report = crate::sched::ReportOnPanic(&self.shared);
         crate::sched::run_main(self.shared.clone(), future, location)
     }
 
@@ -313,6 +314,7 @@ impl Handle {
         F::Output: Send + 'static,
     {
         self.check_block_on();
+        let _report = crate::sched::ReportOnPanic(&self.shared);
         crate::sched::run_main_g(self.shared.clone(), future, location)
     }
 

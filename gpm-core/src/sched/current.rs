@@ -30,7 +30,8 @@ pub(crate) struct MContext {
     pub(crate) lost_p: Cell<bool>,
     /// True while this M counts in `nmspinning`.
     pub(crate) spinning: Cell<bool>,
-    /// State of this M's random number generator (steal order).
+    /// State of this M's random number generator (steal order, runnext
+    /// skips under shake), never 0.
     rng: Cell<u64>,
     /// Leaf operations left in the current poll (see `coop`).
     pub(crate) budget: Cell<u16>,
@@ -83,6 +84,13 @@ impl MContext {
     pub(crate) fn new(shared: Arc<Shared>, parker: Arc<Parker>) -> MContext {
         static SEED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0x9E37_79B9_7F4A_7C15);
         let seed = SEED.fetch_add(0x9E37_79B9_7F4A_7C15, std::sync::atomic::Ordering::Relaxed);
+        // Under shake, the stream comes from the runtime's seed and this
+        // M's number in it (`shake.rs`), so that a seed replays.
+        let number = shared.ms_made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let seed = match shared.shake_seed() {
+            Some(shake) => super::shake::m_stream(shake, number),
+            None => seed | 1,
+        };
         static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         let id = NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let info = Arc::new(super::trace::MInfo::new(id));
@@ -98,7 +106,7 @@ impl MContext {
             self_woken: Cell::new(None),
             sudogs: RefCell::new(super::sudog::SudogCache::new()),
             spinning: Cell::new(false),
-            rng: Cell::new(seed | 1),
+            rng: Cell::new(seed),
             budget: Cell::new(super::preempt::BUDGET),
             slice_grace: Cell::new(false),
             slice_yielded: Cell::new(false),
@@ -224,6 +232,10 @@ impl MContext {
         }
         let prev = CURRENT.with(|c| c.replace(self));
         let _reset = Reset(prev);
+        if self.shared.shake_seed().is_some() {
+            // `select!`'s order on this thread comes from this M's stream.
+            super::shake::seed_thread(self.rng.get());
+        }
         f()
     }
 }

@@ -591,6 +591,7 @@ impl<F: Future> Future for GFuture<F> {
 /// The `JoinError` of a goroutine's panic; for a detached goroutine, after
 /// the runtime's `UnhandledPanic` rule (nobody can observe it).
 fn panic_of(info: &GInfo, payload: Box<dyn Any + Send>) -> JoinError {
+    info.shared.report_shake_seed();
     let payload = if info.detached() {
         info.shared.unhandled_panic(info, payload)
     } else {

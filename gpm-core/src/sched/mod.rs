@@ -28,6 +28,7 @@
 //! | `shared.rs` | `sched`, `allp` | one runtime's shared state, its counters and `stats()` |
 //! | `ready.rs` | `ready`, `newproc`, `injectglist` | the schedule function of every G; spawning; injecting from outside a P |
 //! | `handoff.rs` | `wakep`, `startm`, `newm`, `handoffp` | starting Ms and handing Ps over |
+//! | `shake.rs` | (race mode's `randomizeScheduler`) | `GPM_SHAKE=<seed>`: the random choices of a shaken scheduler, replayable from the seed |
 //! | `shutdown.rs` | `fatalpanic` | shutdown (drop every G, without recursing) and `UnhandledPanic` |
 //! | `preempt.rs` | `preemptone`, `Gosched` | the per-poll budget, the end-of-slice flag, yield requests |
 //! | `syscall.rs` | `entersyscall`, `exitsyscall` | a blocking call inline, with the P up for grabs |
@@ -114,6 +115,7 @@ mod preempt;
 mod ready;
 mod registry;
 mod ring;
+mod shake;
 mod shared;
 mod shutdown;
 mod site;
@@ -153,6 +155,8 @@ pub(crate) use netpoll::{Direction, Netpoll, PollDesc};
 pub(crate) use timers::TimerKey;
 // `synctest`: a bubble, and Go's messages for its deadlocks.
 pub(crate) use bubble::{check_bubble, current_bubble, DEADLOCK, DEADLOCK_AFTER_ROOT};
+// `GPM_SHAKE`: the seed, `select!`'s shuffle, the seed printed on a panic.
+pub(crate) use shake::{from_env as shake_from_env, shuffle, ReportOnPanic};
 // Running a main future, and blocking jobs.
 pub(crate) use block_on::{run_main, run_main_g};
 pub(crate) use blocking::{

@@ -254,10 +254,11 @@ fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_
     if woken_while_running && cx.yield_requested.replace(false) {
         return queue_yielded(shared, p, g);
     }
-    // Under `GPM_SHAKE=1`, skip runnext at random: code that relies on a
-    // readied G running next (it may not: thieves take runnext too) fails
-    // the test suite instead of production.
-    let shaken = shared.config.shake && cx.random() & 1 == 0;
+    // Under `GPM_SHAKE`, skip runnext at random (from the seed's stream,
+    // `shake.rs`): code that relies on a readied G running next (it may
+    // not: thieves take runnext too) fails the test suite instead of
+    // production.
+    let shaken = shared.config.shake.is_some() && cx.random() & 1 == 0;
     let next = !(woken_while_running || shaken);
     let put = p.put(&shared.ps[p.id], g, next, &shared.global);
     if put == Put::Spilled {

@@ -48,9 +48,10 @@ pub(crate) struct Config {
     pub(crate) main_start_stall: Option<std::time::Duration>,
     /// `GPM_DEBUG` (schedtrace).
     pub(crate) debug: super::trace::Debug,
-    /// `GPM_SHAKE=1` in the environment: randomise where readied Gs go (a
-    /// test aid, as Go's race detector randomises its scheduler).
-    pub(crate) shake: bool,
+    /// `GPM_SHAKE=<seed>` or `Builder::shake`: randomise where readied Gs
+    /// go, every random choice drawn from this seed (a test aid, as Go's
+    /// race detector randomises its scheduler; see `shake.rs`).
+    pub(crate) shake: Option<u64>,
     /// Sample the histograms of `metrics()` (`Builder::metrics_histograms`).
     pub(crate) metrics_histograms: bool,
     /// The runtime is a `synctest` bubble's: a virtual clock, and sysmon
@@ -171,6 +172,11 @@ pub(crate) struct Shared {
     pub(super) histograms: super::metrics::Histograms,
     /// The bubble this runtime runs, if it is a `synctest` one.
     pub(super) bubble: Option<super::bubble::Bubble>,
+    /// Ms made so far: the next one's number, from which its random
+    /// stream is derived under shake (`shake.rs`).
+    pub(super) ms_made: AtomicU64,
+    /// The shake seed has been printed (once per runtime).
+    pub(super) shake_reported: AtomicBool,
 }
 
 impl Shared {
@@ -230,6 +236,8 @@ impl Shared {
             owns_trace: AtomicBool::new(super::exectrace::start_from_env()),
             histograms,
             bubble,
+            ms_made: AtomicU64::new(0),
+            shake_reported: AtomicBool::new(false),
         })
     }
 
