@@ -133,6 +133,8 @@ pub fn test_with_procs<F: Future>(procs: usize, future: F) -> F::Output {
 pub struct Builder {
     /// Ps of the bubble's runtime (`None`: GOMAXPROCS's default).
     procs: Option<usize>,
+    /// `shake(seed)`: the runtime's shake seed (`None`: `GPM_SHAKE`'s).
+    shake: Option<u64>,
 }
 
 impl Builder {
@@ -144,6 +146,13 @@ impl Builder {
     /// Sets the number of Ps (GOMAXPROCS) of the bubble's runtime.
     pub fn procs(mut self, n: usize) -> Builder {
         self.procs = Some(n);
+        self
+    }
+
+    /// Shakes the bubble's scheduler with `seed`; see
+    /// [`runtime::Builder::shake`](crate::runtime::Builder::shake).
+    pub fn shake(mut self, seed: u64) -> Builder {
+        self.shake = Some(seed);
         self
     }
 
@@ -160,6 +169,9 @@ impl Builder {
             .deadlock_detection(false);
         if let Some(procs) = self.procs {
             builder = builder.procs(procs);
+        }
+        if let Some(seed) = self.shake {
+            builder = builder.shake(seed);
         }
         let rt: Runtime = builder
             .build()

@@ -78,9 +78,11 @@ impl Default for Bubble {
 }
 
 thread_local! {
-    /// The bubble of a thread of a bubble's runtime that is not an M
-    /// (sysmon, which fires the bubble's timers, and the blocking pool):
-    /// its channel operations are the bubble's own.
+    /// The bubble this thread is in (0: none): set while an M of a
+    /// bubble's runtime runs the scheduler (`MContext::enter`), and for
+    /// good on the runtime's other threads (sysmon, which fires the
+    /// bubble's timers, and the blocking pool). One plain load to read,
+    /// for the channels' and the clock's checks.
     static THREAD_BUBBLE: Cell<u32> = const { Cell::new(0) };
 }
 
@@ -92,13 +94,16 @@ pub(crate) fn enter_thread(shared: &Shared) {
     }
 }
 
-/// The bubble the caller is in (0: none): that of the runtime whose M runs
-/// this thread, or the one [`enter_thread`] marked.
+/// Makes `id` this thread's bubble; returns the one it replaces (an M
+/// entering and leaving its runtime's scheduler).
+pub(crate) fn swap_thread_bubble(id: u32) -> u32 {
+    THREAD_BUBBLE.replace(id)
+}
+
+/// The bubble the caller is in (0: none).
+#[inline]
 pub(crate) fn current_bubble() -> u32 {
-    super::current::with_current(|m| match m {
-        Some(m) => m.shared.bubble().map_or(0, |b| b.id),
-        None => THREAD_BUBBLE.get(),
-    })
+    THREAD_BUBBLE.get()
 }
 
 /// Panics unless the caller is in bubble `id` (the bubble of a channel

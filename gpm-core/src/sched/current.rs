@@ -224,14 +224,16 @@ impl MContext {
 
     /// Runs `f` with this context installed as the thread's current M.
     pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
-        struct Reset(*const MContext);
+        struct Reset(*const MContext, u32);
         impl Drop for Reset {
             fn drop(&mut self) {
                 CURRENT.with(|c| c.set(self.0));
+                super::bubble::swap_thread_bubble(self.1);
             }
         }
         let prev = CURRENT.with(|c| c.replace(self));
-        let _reset = Reset(prev);
+        let prev_bubble = super::bubble::swap_thread_bubble(self.shared.bubble().map_or(0, |b| b.id));
+        let _reset = Reset(prev, prev_bubble);
         if self.shared.shake_seed().is_some() {
             // `select!`'s order on this thread comes from this M's stream.
             super::shake::seed_thread(self.rng.get());
@@ -251,6 +253,10 @@ pub(crate) fn with_current<R>(f: impl FnOnce(Option<&MContext>) -> R) -> R {
 /// The time by the clock of the runtime this thread runs (a bubble's is
 /// virtual), or the real clock's off a runtime.
 pub(crate) fn now() -> std::time::Instant {
+    // Outside bubbles, one thread-local load and the real clock.
+    if super::bubble::current_bubble() == 0 {
+        return std::time::Instant::now();
+    }
     with_current(|m| m.map_or_else(std::time::Instant::now, |m| m.shared.now()))
 }
 
