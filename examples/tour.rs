@@ -7,7 +7,10 @@
 //! change the number of Ps, `GPM_DEBUG=schedtrace=100` to watch the
 //! scheduler as it goes). `GPM_TRACE=trace.json` records an execution trace
 //! to open in <https://ui.perfetto.dev>: each part of the tour is a region
-//! there.
+//! there. The whole tour makes about 250 MB of it; `TOUR_TRACE=part.json
+//! TOUR_TRACE_PART="fan out, fan in"` records one part alone, named as in
+//! `main` below (`fan out, fan in`, `select and timers` and `blocking` make
+//! under 100 KB each).
 
 use futures::channel::oneshot;
 use gpm::runtime::{gomaxprocs, num_goroutine, stats, Stats};
@@ -40,10 +43,23 @@ async fn main() {
 }
 
 /// Runs one part of the tour as a region of the execution trace
-/// (`GPM_TRACE`).
+/// (`GPM_TRACE`). With `TOUR_TRACE=path` and `TOUR_TRACE_PART=name`, the
+/// part called `name` is recorded alone into `path`, between
+/// `gpm::runtime::trace::start` and `stop`.
 async fn part(name: &'static str, f: impl std::future::Future<Output = ()>) {
-    let _region = gpm::runtime::trace::Region::new(name);
+    let path =
+        std::env::var_os("TOUR_TRACE").filter(|_| std::env::var("TOUR_TRACE_PART").is_ok_and(|part| part == name));
+    if let Some(path) = &path {
+        let file = std::fs::File::create(path).expect("TOUR_TRACE: cannot create the file");
+        gpm::runtime::trace::start(std::io::BufWriter::new(file))
+            .expect("TOUR_TRACE: cannot start a trace (is GPM_TRACE set too?)");
+    }
+    let region = gpm::runtime::trace::Region::new(name);
     f.await;
+    drop(region);
+    if path.is_some() {
+        gpm::runtime::trace::stop().expect("TOUR_TRACE: cannot write the trace");
+    }
 }
 
 /// Prints what changed in the scheduler's counters since `before`.
