@@ -7,11 +7,12 @@
 
 use gpm::channel::{Receiver, TryRecvError};
 use gpm::runtime::{Builder, Runtime};
+use gpm::time::Instant;
 use gpm::time::Ticker;
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn rt(procs: usize) -> Runtime {
     Builder::new().procs(procs).build().unwrap()

@@ -146,7 +146,7 @@ impl GpmSleep {
 
     /// When it completes.
     pub fn deadline(&self) -> Instant {
-        self.inner.deadline()
+        self.inner.deadline().into_std()
     }
 
     /// True once the deadline has passed.

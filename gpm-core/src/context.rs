@@ -44,9 +44,10 @@
 
 use crate::chan::{chan, Chan, Receiver};
 use crate::sched::{Shared, TimerKey};
+use crate::time::Instant;
 use std::sync::{Arc, Mutex, Weak};
 use std::task::{Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Why a context was cancelled (Go's `context.Canceled` and
 /// `context.DeadlineExceeded`).
@@ -159,7 +160,8 @@ pub fn with_timeout(parent: &Context, timeout: Duration) -> (Context, CancelFunc
 ///
 /// # Panics
 /// Outside a gpm runtime (the deadline needs its timers).
-pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFunc) {
+pub fn with_deadline(parent: &Context, deadline: impl Into<Instant>) -> (Context, CancelFunc) {
+    let deadline = deadline.into();
     let deadline = parent.inner.deadline.map_or(deadline, |d| d.min(deadline));
     let child = parent.child(Some(deadline));
     if child.err().is_none() {
@@ -168,7 +170,7 @@ pub fn with_deadline(parent: &Context, deadline: Instant) -> (Context, CancelFun
             None => panic!("gpm::context::with_deadline called outside a gpm runtime"),
         };
         let waker = Waker::from(Arc::new(DeadlineWake(Arc::downgrade(&child.inner))));
-        let key = shared.add_timer(deadline, &waker);
+        let key = shared.add_timer(deadline.into_std(), &waker);
         child.inner.state.lock().unwrap_or_else(|e| e.into_inner()).timer = Some((shared, key));
     }
     let cancel = CancelFunc {

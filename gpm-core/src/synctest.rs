@@ -56,10 +56,13 @@
 //! goroutine of the bubble has exited.
 //!
 //! # Time
-//! Read the time with [`gpm::time::now()`](crate::time::now), not
-//! `Instant::now()`: `gpm::time::Instant` is std's, whose `now()` is always
-//! the real clock. Everything in `gpm::time` and `gpm::context` uses the
-//! bubble's clock inside a bubble.
+//! [`gpm::time::Instant::now()`](crate::time::Instant::now) (and
+//! [`gpm::time::now()`](crate::time::now), `elapsed`) read the bubble's
+//! clock inside a bubble, as tokio's `time::Instant` reads its paused
+//! clock; `std::time::Instant::now()` is always the real clock. Everything
+//! in `gpm::time` and `gpm::context` uses the bubble's clock inside a
+//! bubble. Socket deadlines (`set_read_deadline`) take `std`'s `Instant`
+//! and stay on the real clock, as I/O waits are not durable.
 //!
 //! # Go, tokio and gpm
 //! | Go | tokio | gpm |

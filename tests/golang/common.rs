@@ -3,7 +3,8 @@
 
 use gpm::channel::{Receiver, TryRecvError};
 use gpm::runtime::{Builder, Runtime};
-use std::time::{Duration, Instant};
+use gpm::time::Instant;
+use std::time::Duration;
 
 pub(crate) fn rt(procs: usize) -> Runtime {
     Builder::new().procs(procs).build().unwrap()

@@ -12,8 +12,9 @@
 // nothing happened); none is what orders two goroutines.
 
 use crate::common::{next_tick, no_tick, rt, SHAPES, TICK_BOUND};
+use gpm::time::Instant;
 use gpm::time::Ticker;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Go's `tickerTimer`: a ticker whose `stop` and `reset` say whether it was
 /// running, as a `Timer`'s do.

@@ -19,6 +19,26 @@ fn sleep_moves_the_clock_exactly() {
     });
 }
 
+/// `gpm::time::Instant` reads the bubble's clock: code that measures time
+/// with it needs no change to run in virtual time. `std::time::Instant`
+/// stays the real clock.
+#[test]
+fn gpm_instant_reads_the_bubble_clock() {
+    shapes!(procs => async move {
+        let start = gpm::time::Instant::now();
+        let real_start = Instant::now();
+        assert_eq!(start, now(), "procs {procs}");
+        sleep(Duration::from_secs(30)).await;
+        assert_eq!(start.elapsed(), Duration::from_secs(30), "procs {procs}");
+        assert_eq!(gpm::time::Instant::now() - start, Duration::from_secs(30), "procs {procs}");
+        let deadline = start + Duration::from_secs(45);
+        gpm::time::sleep_until(deadline).await;
+        assert_eq!(gpm::time::Instant::now(), deadline, "procs {procs}");
+        // Generous: the real time a few jumps of the clock took.
+        assert!(real_start.elapsed() < Duration::from_secs(20), "procs {procs}");
+    });
+}
+
 /// Sleepers wake in the order of their deadlines, each at its own time.
 #[test]
 fn sleepers_wake_in_deadline_order() {

@@ -19,12 +19,13 @@
 //!   sends nothing and (a ticker) stops (Go collects an unreferenced
 //!   timer).
 
+use super::Instant;
 use crate::chan::{timer_chan, Receiver, WeakChan};
 use crate::runtime::Handle;
 use crate::sched::Shared;
 use std::sync::Arc;
 use std::task::{Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A channel that receives the time once, `d` from now (Go's
 /// `time.After`). Made for `select!`:
@@ -69,7 +70,7 @@ pub fn after(d: Duration) -> Receiver<Instant> {
         ch: ch.downgrade(),
         due: deadline,
     });
-    shared.add_timer(deadline, &Waker::from(fire));
+    shared.add_timer(deadline.into_std(), &Waker::from(fire));
     ch.receiver()
 }
 

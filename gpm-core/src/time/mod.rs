@@ -31,13 +31,15 @@
 //! ```
 
 mod after;
+mod instant;
 mod sleep;
 mod ticker;
 mod timeout;
 
 pub use after::after;
+pub use instant::Instant;
 pub use sleep::{sleep, sleep_until, Sleep};
-pub use std::time::{Duration, Instant};
+pub use std::time::Duration;
 pub use ticker::{tick, Ticker};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 
@@ -46,11 +48,10 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 ///
 /// Inside a [`synctest`](crate::synctest) bubble this is the bubble's
 /// virtual clock, which moves only when every goroutine of the bubble is
-/// durably blocked; everywhere else it is [`Instant::now()`]. Code that
-/// should run in virtual time in tests reads the time here rather than
-/// with `Instant::now()` (which `gpm::time::Instant` is: std's, the real
-/// clock). [`sleep`], [`after`], [`Ticker`], [`timeout`] and
-/// `context::with_timeout` use it already.
+/// durably blocked; everywhere else it is the real clock. The same as
+/// [`Instant::now()`]; `std::time::Instant::now()` always reads the real
+/// clock. [`sleep`], [`after`], [`Ticker`], [`timeout`] and
+/// `context::with_timeout` use it.
 ///
 /// ```
 /// use std::time::Duration;
@@ -62,7 +63,7 @@ pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
 /// });
 /// ```
 pub fn now() -> Instant {
-    crate::sched::now()
+    Instant::now()
 }
 
 /// `now + d`, or a far future when that overflows (Go's max duration is

@@ -1,11 +1,12 @@
 //! `sleep` and `sleep_until` (Go's `time.Sleep`).
 
+use super::Instant;
 use crate::sched::{self, Shared, TimerKey, WaitReason};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Waits until `duration` has passed (Go's `time.Sleep`).
 ///
@@ -36,8 +37,8 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// assert!(gpm::time::Instant::now() >= deadline);
 /// # });
 /// ```
-pub fn sleep_until(deadline: Instant) -> Sleep {
-    Sleep::new(deadline)
+pub fn sleep_until(deadline: impl Into<Instant>) -> Sleep {
+    Sleep::new(deadline.into())
 }
 
 /// The future of [`sleep`] and [`sleep_until`]. It joins its runtime's
@@ -86,11 +87,11 @@ impl Sleep {
     /// sleep.await;
     /// # });
     /// ```
-    pub fn reset(self: Pin<&mut Self>, deadline: Instant) {
+    pub fn reset(self: Pin<&mut Self>, deadline: impl Into<Instant>) {
         let this = self.get_mut();
         this.cancel();
         this.fired = false;
-        this.deadline = deadline;
+        this.deadline = deadline.into();
     }
 
     fn cancel(&mut self) {
@@ -123,11 +124,11 @@ impl Future for Sleep {
         };
         // Already past by sysmon's coarse clock: done, without reading the
         // clock (a deadline just past is caught by the timers).
-        if shared.is_past_coarse(this.deadline) {
+        if shared.is_past_coarse(this.deadline.into_std()) {
             this.fired = true;
             return Poll::Ready(());
         }
-        let key = shared.add_timer(this.deadline, cx.waker());
+        let key = shared.add_timer(this.deadline.into_std(), cx.waker());
         this.timer = Some((shared, key));
         sched::park(WaitReason::Sleep);
         Poll::Pending

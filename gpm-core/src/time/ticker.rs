@@ -24,12 +24,13 @@
 //! meanwhile are dropped, as Go drops them.
 
 use super::after::current_shared;
+use super::Instant;
 use crate::chan::{timer_chan, Receiver, WeakChan};
 use crate::sched::Shared;
 use crate::sched::TimerKey;
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::task::{Wake, Waker};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A channel that receives the time every `period` (Go's `time.Tick`). The
 /// ticker lives as long as its receiver: once every clone of it is
@@ -250,7 +251,7 @@ impl TickState {
             state: self.clone(),
             generation: inner.generation,
         }));
-        inner.timer = Some(shared.add_timer(inner.next, &waker));
+        inner.timer = Some(shared.add_timer(inner.next.into_std(), &waker));
     }
 
     /// Stops the ticks of the current generation: a new generation, the
@@ -300,7 +301,9 @@ impl Wake for TickWake {
         let shared = state.shared.upgrade();
         // The runtime's clock: a bubble's is virtual (the firing thread
         // may be sysmon, on no runtime's M).
-        let now = shared.as_ref().map_or_else(Instant::now, |s| s.now());
+        let now = shared
+            .as_ref()
+            .map_or_else(Instant::now, |s| Instant::from_std(s.now()));
         inner.next = next_due(due, now, inner.period);
         if let Some(shared) = shared {
             state.arm(&shared, &mut inner);
@@ -326,7 +329,8 @@ fn next_due(due: Instant, now: Instant, period: Duration) -> Instant {
 #[cfg(test)]
 mod tests {
     use super::next_due;
-    use std::time::{Duration, Instant};
+    use super::Instant;
+    use std::time::Duration;
 
     /// A `tick` whose receivers are all dropped stops at its next tick:
     /// no timer of it stays armed.
