@@ -64,3 +64,43 @@ fn other_seeds_give_other_orders() {
     let differs = (8..16u64).filter(|&seed| events(seed) != first).count();
     assert!(differs > 0, "eight other seeds all gave seed 7's order: {first:?}");
 }
+
+/// Run by `a_panic_prints_the_seed_that_replays_it` in a child process,
+/// with `GPM_SHAKE` set: a goroutine panics.
+#[test]
+#[ignore = "run by a_panic_prints_the_seed_that_replays_it, in a child process"]
+fn child_goroutine_panics_under_shake() {
+    let rt = Builder::new().procs(1).build().unwrap();
+    let res = rt.block_on(rt.spawn(async { panic!("the goroutine's own panic") }));
+    assert!(res.is_err());
+}
+
+/// A goroutine's panic under `GPM_SHAKE=<seed>` prints the seed, with the
+/// command that replays the schedule.
+#[test]
+fn a_panic_prints_the_seed_that_replays_it() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "shake::child_goroutine_panics_under_shake",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("GPM_SHAKE", "4321")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "the child failed: {stdout}\n{stderr}");
+    assert!(stdout.contains("1 passed"), "the child test did not run: {stdout}");
+    assert!(
+        stderr.contains("gpm: GPM_SHAKE seed 4321 (rerun with GPM_SHAKE=4321)"),
+        "no seed line in the child's stderr: {stderr}"
+    );
+    assert_eq!(
+        stderr.matches("GPM_SHAKE seed").count(),
+        1,
+        "the seed is printed once per runtime: {stderr}"
+    );
+}
