@@ -24,6 +24,7 @@ macro_rules! suite {
             #[test] fn write_deadline_on_a_full_buffer() { super::watchdog(|| super::write_deadline_on_a_full_buffer(rt())) }
             #[test] fn past_deadline_fails_at_once_and_clearing_restores() { super::watchdog(|| super::past_deadline_fails_at_once_and_clearing_restores(rt())) }
             #[test] fn deadline_set_by_another_goroutine_wakes_a_read() { super::watchdog(|| super::deadline_set_by_another_goroutine_wakes_a_read(rt())) }
+            #[test] fn a_deadline_set_as_a_read_starts_is_never_missed() { super::watchdog(|| super::a_deadline_set_as_a_read_starts_is_never_missed(rt())) }
             #[test] fn extending_a_deadline_lets_the_read_finish() { super::watchdog(|| super::extending_a_deadline_lets_the_read_finish(rt())) }
             #[test] fn accept_deadline() { super::watchdog(|| super::accept_deadline(rt())) }
             #[test] fn halves_have_their_directions_deadline() { super::watchdog(|| super::halves_have_their_directions_deadline(rt())) }
@@ -176,6 +177,39 @@ fn deadline_set_by_another_goroutine_wakes_a_read(rt: Runtime) {
         in_io_wait(1).await;
         client.set_read_deadline(Some(Instant::now()));
         assert_timed_out(reader.await.unwrap());
+    });
+}
+
+/// A read that has no deadline when it starts leaves its waker with the
+/// netpoller only; a deadline set while it is between its try and its
+/// wait must still reach it (the setter kicks the socket's entry as an
+/// edge would). Many rounds, the setter starting after 0 to 3 yields, so
+/// that on 2 and 4 Ps it lands at every point of the read.
+fn a_deadline_set_as_a_read_starts_is_never_missed(rt: Runtime) {
+    rt.block_on(async {
+        let (client, _server) = pair().await;
+        let client = Arc::new(client);
+        for round in 0..300 {
+            client.set_read_deadline(None);
+            let reader = gpm::spawn({
+                let client = client.clone();
+                async move {
+                    let mut buf = [0; 8];
+                    (&*client).read(&mut buf).await
+                }
+            });
+            let setter = gpm::spawn({
+                let client = client.clone();
+                async move {
+                    for _ in 0..round % 4 {
+                        gpm::yield_now().await;
+                    }
+                    client.set_read_deadline(Some(Instant::now()));
+                }
+            });
+            setter.await.unwrap();
+            assert_timed_out(reader.await.unwrap());
+        }
     });
 }
 

@@ -8,22 +8,34 @@
 //!   whose waker is this direction, not a goroutine: when it fires it marks
 //!   the direction expired and wakes every goroutine waiting in it. A new
 //!   deadline cancels the old timer (`cancel_timer`).
-//! - A goroutine about to wait for the socket checks the deadline and
-//!   leaves its waker here too, beside the netpoller's; setting, clearing
-//!   or reaching a deadline wakes them all, and each looks again: a
-//!   deadline reached (or in the past) fails the operation with
-//!   [`io::ErrorKind::TimedOut`], as Go's fail with
+//! - A goroutine about to wait for the socket while a deadline is set
+//!   checks it and leaves its waker here too, beside the netpoller's;
+//!   setting, clearing or reaching a deadline wakes them all, and each
+//!   looks again: a deadline reached (or in the past) fails the operation
+//!   with [`io::ErrorKind::TimedOut`], as Go's fail with
 //!   `os.ErrDeadlineExceeded`.
+//! - Without a deadline a waiter leaves its waker with the netpoller only,
+//!   and does not touch this state at all: the socket (`Registered`) keeps
+//!   a bit per direction saying whether a deadline is set. Setting or
+//!   clearing one also kicks the socket's netpoller entry in that
+//!   direction, as an edge would (Go's `netpollunblock` in
+//!   `poll_runtime_pollSetDeadline`): its waiters wake and look again, and
+//!   an operation caught between its try and its wait sees the edge count
+//!   move and retries. The setter stores the bit before the kick, and the
+//!   waiter reads the edge count before the bit, so a waiter either sees
+//!   the bit (and lists itself here) or is reached by the kick.
 //! - An operation also checks at its start: once a deadline has passed,
 //!   every operation in that direction fails at once, even if the socket
 //!   is ready (Go's rule), until the deadline is moved or cleared.
-//! - Cost without deadlines: one relaxed load per operation, and a lock
-//!   per wait (to leave the waker) and per operation that waited (to take
-//!   it back).
+//! - Cost without deadlines: a load of the socket's bits per operation
+//!   and per wait, on a cache line the operation uses anyway. (Before,
+//!   every wait took this lock to leave a clone of its waker and every
+//!   operation that waited took it again to remove it: 1% of a hyper
+//!   server's CPU under wrk, `perf record` on `benches/wrk/server.rs`.)
 
 use crate::sched::{Direction, Shared, TimerKey};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Wake, Waker};
 use std::time::Instant;
@@ -105,8 +117,11 @@ impl DirState {
 
 impl Deadlines {
     /// Sets (or clears, with `None`) the deadline of direction `dir`, and
-    /// wakes the goroutines waiting in it so that they look again.
-    pub(crate) fn set(self: &Arc<Self>, shared: &Shared, dir: Direction, deadline: Option<Instant>) {
+    /// wakes the goroutines waiting in it so that they look again. Bit
+    /// `1 << dir` of `bits` (the socket's) says whether one is set; it is
+    /// stored under this direction's lock, so that concurrent `set`s leave
+    /// it agreeing with the last one.
+    pub(crate) fn set(self: &Arc<Self>, shared: &Shared, dir: Direction, deadline: Option<Instant>, bits: &AtomicU8) {
         let d = &self.dirs[dir as usize];
         let (old_timer, waiters) = {
             let mut st = d.lock();
@@ -127,6 +142,12 @@ impl Deadlines {
                 }
             }
             d.set.store(deadline.is_some(), Release);
+            let bit = 1 << dir as u8;
+            if deadline.is_some() {
+                bits.fetch_or(bit, Release);
+            } else {
+                bits.fetch_and(!bit, Release);
+            }
             d.waiting.store(0, Relaxed);
             (old_timer, std::mem::take(&mut st.waiters))
         };
@@ -149,11 +170,19 @@ impl Deadlines {
     /// Before an operation in direction `dir` waits: `Ready(Err(TimedOut))`
     /// if its deadline has passed, else leaves `waker` to be woken when a
     /// deadline is set or reached, and returns `Pending`.
+    ///
+    /// Called only while the socket says a deadline is set (see
+    /// `Registered::wait`). If it was cleared meanwhile, the waiter is not
+    /// listed: nobody is listed while there is no deadline, and the
+    /// clearing's kick of the netpoller reaches it instead.
     pub(crate) fn before_wait(&self, dir: Direction, waker: &Waker) -> Poll<io::Error> {
         let d = &self.dirs[dir as usize];
         let mut st = d.lock();
         if st.is_expired() {
             return Poll::Ready(timed_out());
+        }
+        if st.deadline.is_none() {
+            return Poll::Pending;
         }
         if !st.waiters.iter().any(|w| w.will_wake(waker)) {
             st.waiters.push(waker.clone());

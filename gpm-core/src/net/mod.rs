@@ -72,7 +72,7 @@ use crate::sched::{Direction, Netpoll, PollDesc, Shared};
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::os::fd::AsRawFd;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
@@ -209,6 +209,9 @@ pub(crate) struct Registered<T: AsRawFd> {
     /// next transfer would only say `WouldBlock`, so it waits without
     /// trying (tokio clears readiness the same way).
     drained: [AtomicU64; 2],
+    /// Bit `1 << dir`: a deadline is set in direction `dir`. Without one,
+    /// operations never touch `deadlines` (see `deadline.rs`).
+    has_deadline: AtomicU8,
 }
 
 fn no_runtime() -> io::Error {
@@ -228,13 +231,22 @@ impl<T: AsRawFd> Registered<T> {
             shared: handle.shared,
             deadlines: Arc::default(),
             drained: [AtomicU64::new(0), AtomicU64::new(0)],
+            has_deadline: AtomicU8::new(0),
         })
     }
 
     /// Sets (`None`: clears) the deadline of direction `dir`; see
     /// `deadline.rs`.
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<std::time::Instant>) {
-        self.deadlines.set(&self.shared, dir, deadline);
+        self.deadlines.set(&self.shared, dir, deadline, &self.has_deadline);
+        // After the bit is stored: waiters that did not list themselves
+        // with the deadlines (there was none) look again.
+        self.netpoll().kick(&self.desc, dir);
+    }
+
+    /// A deadline is set in direction `dir` (read after the edge count).
+    fn has_deadline(&self, dir: Direction) -> bool {
+        self.has_deadline.load(Acquire) & (1 << dir as u8) != 0
     }
 
     /// Both deadlines.
@@ -261,7 +273,9 @@ impl<T: AsRawFd> Registered<T> {
         mut op: impl FnMut(&T) -> io::Result<R>,
     ) -> Poll<io::Result<R>> {
         std::task::ready!(crate::coop::proceed(cx));
-        self.deadlines.check(dir)?;
+        if self.has_deadline(dir) {
+            self.deadlines.check(dir)?;
+        }
         let r = loop {
             let seen = self.desc.edges(dir);
             match op(&self.io) {
@@ -274,7 +288,7 @@ impl<T: AsRawFd> Registered<T> {
                 r => break r,
             }
         };
-        self.deadlines.done(dir, cx.waker());
+        self.deadline_done(dir, cx);
         Poll::Ready(r)
     }
 
@@ -289,12 +303,23 @@ impl<T: AsRawFd> Registered<T> {
         op: impl FnMut(&T) -> io::Result<usize>,
     ) -> Poll<io::Result<usize>> {
         std::task::ready!(crate::coop::proceed(cx));
-        self.deadlines.check(dir)?;
+        if self.has_deadline(dir) {
+            self.deadlines.check(dir)?;
+        }
         let r = self.poll_stream_inner(cx, dir, want, op);
         if r.is_ready() {
-            self.deadlines.done(dir, cx.waker());
+            self.deadline_done(dir, cx);
         }
         r
+    }
+
+    /// An operation ended: takes back the waker it may have left with the
+    /// deadlines. With no deadline set there is none: clearing one takes
+    /// every listed waker, and nobody lists itself while there is none.
+    fn deadline_done(&self, dir: Direction, cx: &Context<'_>) {
+        if self.has_deadline(dir) {
+            self.deadlines.done(dir, cx.waker());
+        }
     }
 
     fn poll_stream_inner(
@@ -334,8 +359,10 @@ impl<T: AsRawFd> Registered<T> {
     /// Fails with `TimedOut` if the direction's deadline has passed (else
     /// a deadline set or reached meanwhile wakes the goroutine too).
     fn wait(&self, cx: &mut Context<'_>, dir: Direction, seen: u64) -> Poll<io::Result<()>> {
-        if let Poll::Ready(e) = self.deadlines.before_wait(dir, cx.waker()) {
-            return Poll::Ready(Err(e));
+        if self.has_deadline(dir) {
+            if let Poll::Ready(e) = self.deadlines.before_wait(dir, cx.waker()) {
+                return Poll::Ready(Err(e));
+            }
         }
         match self.netpoll().wait_for(&self.desc, dir, seen, cx.waker()) {
             Ok(true) => {

@@ -277,6 +277,23 @@ impl Netpoll {
         Ok(true)
     }
 
+    /// Moves direction `dir` of `desc` as an edge would, without I/O: its
+    /// waiters wake and look again, and an operation between its try and
+    /// its wait retries. A socket's deadline changed (`net/deadline.rs`);
+    /// Go's `netpollunblock` when a deadline is set.
+    pub(crate) fn kick(&self, desc: &PollDesc, dir: Direction) {
+        let wakers = {
+            let mut st = desc.lock();
+            desc.edges[dir as usize].fetch_add(1, Release);
+            std::mem::take(&mut st.half(dir).wakers)
+        };
+        let n = wakers.len();
+        for w in wakers {
+            w.wake();
+        }
+        self.waiting.fetch_sub(n, SeqCst);
+    }
+
     /// Wakes whatever waits in the poller (an M blocked in [`poll`]).
     ///
     /// [`poll`]: Netpoll::poll
