@@ -65,6 +65,15 @@ async fn pair() -> (TcpStream, TcpStream) {
     (client, server)
 }
 
+/// A goroutine reading up to 8 bytes from `client`.
+fn spawn_read(client: &Arc<TcpStream>) -> gpm::JoinHandle<io::Result<usize>> {
+    let client = client.clone();
+    gpm::spawn(async move {
+        let mut buf = [0; 8];
+        (&*client).read(&mut buf).await
+    })
+}
+
 fn assert_timed_out<T: std::fmt::Debug>(r: io::Result<T>) {
     match r {
         Err(e) => assert_eq!(e.kind(), io::ErrorKind::TimedOut, "{e}"),
@@ -154,26 +163,14 @@ fn deadline_set_by_another_goroutine_wakes_a_read(rt: Runtime) {
     rt.block_on(async {
         let (client, _server) = pair().await;
         let client = Arc::new(client);
-        let reader = gpm::spawn({
-            let client = client.clone();
-            async move {
-                let mut buf = [0; 8];
-                (&*client).read(&mut buf).await
-            }
-        });
+        let reader = spawn_read(&client);
         // The reader waits with no deadline at all.
         in_io_wait(1).await;
         client.set_read_deadline(Some(Instant::now() + Duration::from_millis(20)));
         assert_timed_out(reader.await.unwrap());
         // And a deadline in the past wakes a waiting read at once.
         client.set_read_deadline(None);
-        let reader = gpm::spawn({
-            let client = client.clone();
-            async move {
-                let mut buf = [0; 8];
-                (&*client).read(&mut buf).await
-            }
-        });
+        let reader = spawn_read(&client);
         in_io_wait(1).await;
         client.set_read_deadline(Some(Instant::now()));
         assert_timed_out(reader.await.unwrap());
@@ -191,13 +188,7 @@ fn a_deadline_set_as_a_read_starts_is_never_missed(rt: Runtime) {
         let client = Arc::new(client);
         for round in 0..300 {
             client.set_read_deadline(None);
-            let reader = gpm::spawn({
-                let client = client.clone();
-                async move {
-                    let mut buf = [0; 8];
-                    (&*client).read(&mut buf).await
-                }
-            });
+            let reader = spawn_read(&client);
             let setter = gpm::spawn({
                 let client = client.clone();
                 async move {
