@@ -6,7 +6,7 @@
 //! read is found by `gpm::runtime::dump()` showing it in `[IO wait]`, not
 //! by sleeping.
 
-use crate::watchdog;
+use crate::{in_io_wait, watchdog};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{TcpListener, TcpStream, UdpSocket};
 use gpm::runtime::Runtime;
@@ -42,20 +42,6 @@ suite! {
 
 /// How late a deadline may fire on a loaded machine.
 const LATE: Duration = Duration::from_secs(10);
-
-/// Waits until `n` goroutines are listed in `[IO wait]`.
-async fn in_io_wait(n: usize) {
-    let needle = "[IO wait]:\ncreated at";
-    let give_up = Instant::now() + crate::DEADLINE;
-    while gpm::runtime::dump().matches(needle).count() < n {
-        assert!(
-            Instant::now() < give_up,
-            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
-            gpm::runtime::dump()
-        );
-        gpm::yield_now().await;
-    }
-}
 
 /// A connected pair: (client, server side).
 async fn pair() -> (TcpStream, TcpStream) {

@@ -9,16 +9,19 @@
 //! - [`udp`]: `UdpSocket` (was `tests/net_udp.rs`).
 //! - [`unix`]: `UnixListener`, `UnixStream` and `UnixDatagram` (was
 //!   `tests/net_unix.rs`).
+//! - [`order`]: the order in which goroutines readied by the netpoller
+//!   run.
 //!
 //! The networking examples are run by `tests/examples/`.
 
 mod deadline;
+mod order;
 mod split;
 mod tcp;
 mod udp;
 mod unix;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long any test may take before it fails (only hangs reach it).
 const DEADLINE: Duration = Duration::from_secs(60);
@@ -38,5 +41,20 @@ fn watchdog(f: impl FnOnce() + Send + 'static) {
             }
         }
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => panic!("test hung for {DEADLINE:?}"),
+    }
+}
+
+/// Waits until `n` goroutines are listed in `[IO wait]` (yielding in
+/// between, so that they get to run).
+async fn in_io_wait(n: usize) {
+    let needle = "[IO wait]:\ncreated at";
+    let give_up = Instant::now() + DEADLINE;
+    while gpm::runtime::dump().matches(needle).count() < n {
+        assert!(
+            Instant::now() < give_up,
+            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
+            gpm::runtime::dump()
+        );
+        gpm::yield_now().await;
     }
 }

@@ -54,6 +54,10 @@ pub(crate) struct MContext {
     /// True while `spawn` schedules a new G: `schedule` then calls `wakep`
     /// even for a G put in an empty runnext (Go's `newproc`).
     pub(crate) spawning: Cell<bool>,
+    /// True while this M polls the network holding its P: the goroutines
+    /// it readies go to the ring's tail in the order their events came
+    /// (Go's `injectglist` after `netpoll`), not to runnext.
+    pub(crate) netpolling: Cell<bool>,
     /// The G being polled, if it woke itself during its poll (a yield, a
     /// budget's end): async-task schedules it as the poll returns, with no
     /// goroutine code left to run before the P leaves its hold, so it
@@ -103,6 +107,7 @@ impl MContext {
             polling: Cell::new(None),
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
+            netpolling: Cell::new(false),
             self_woken: Cell::new(None),
             sudogs: RefCell::new(super::sudog::SudogCache::new()),
             spinning: Cell::new(false),

@@ -155,7 +155,7 @@ fn find_runnable(cx: &MContext) -> Found {
                 .as_ref()
                 .is_some_and(|p| p.schedtick.is_multiple_of(GLOBAL_CHECK_INTERVAL))
         {
-            netpoll.poll(Some(Duration::ZERO));
+            poll_network(cx);
         }
         if flush_yielded(cx) {
             shared.wakep();
@@ -193,7 +193,7 @@ fn find_runnable(cx: &MContext) -> Found {
         }
         // Go's non-blocking `netpoll(0)` before stealing, with the P's
         // borrow released: the goroutines it readies go to this P.
-        if netpoll.waiting() > 0 && !netpoll.is_blocked() && netpoll.poll(Some(Duration::ZERO)) > 0 {
+        if netpoll.waiting() > 0 && !netpoll.is_blocked() && poll_network(cx) > 0 {
             continue 'top;
         }
         {
@@ -232,6 +232,21 @@ fn find_runnable(cx: &MContext) -> Found {
             None => return Found::Nothing,
         }
     }
+}
+
+/// A non-blocking poll of the network by an M holding its P (Go's
+/// `netpoll(0)` in `findRunnable`). The goroutines it readies join the
+/// tail of the P's ring in the order their events came, as Go's
+/// `injectglist` queues them: through runnext, each would jump the queue
+/// and push the one before it back, so the sockets that became ready last
+/// ran first, and under load the first ones waited a whole queue longer
+/// (TCP echo's p99 was 1.4-1.9 ms against 0.9-1.1 ms this way). Returns
+/// how many it readied.
+fn poll_network(cx: &MContext) -> usize {
+    cx.netpolling.set(true);
+    let n = cx.shared.netpoll.poll(Some(Duration::ZERO));
+    cx.netpolling.set(false);
+    n
 }
 
 /// Yielded Gs wait in their P's list only while every P is busy (see

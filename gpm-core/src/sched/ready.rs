@@ -248,7 +248,8 @@ fn put_local(cx: &super::current::MContext, p: &mut PLocal, g: G, info: &Schedul
 
 /// Queues the runnable `g` on P `p` of the current M. A G woken while it
 /// was running (it woke itself) goes to the ring's tail, or where Go's
-/// `Gosched` puts it if it yielded; any other G goes to runnext.
+/// `Gosched` puts it if it yielded; so does a G readied by this M's poll
+/// of the network (`MContext::netpolling`); any other G goes to runnext.
 fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_running: bool) -> Put {
     let shared = &*cx.shared;
     if woken_while_running && cx.yield_requested.replace(false) {
@@ -259,7 +260,7 @@ fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_
     // not: thieves take runnext too) fails the test suite instead of
     // production.
     let shaken = shared.config.shake.is_some() && cx.random() & 1 == 0;
-    let next = !(woken_while_running || shaken);
+    let next = !(woken_while_running || shaken || cx.netpolling.get());
     let put = p.put(&shared.ps[p.id], g, next, &shared.global);
     if put == Put::Spilled {
         shared.counters.spills.fetch_add(1, Relaxed);
