@@ -145,7 +145,7 @@ fn find_runnable(cx: &MContext) -> Found {
         // nobody blocks in the poller, and a P whose queue never empties
         // would leave sockets to sysmon's 10 ms look. Every 61st tick a
         // non-blocking poll, with the P's borrow released: the goroutines
-        // it readies go to this P.
+        // it readies go to this P's ring, in event order.
         let netpoll = &shared.netpoll;
         if netpoll.waiting() > 0
             && !netpoll.is_blocked()
@@ -192,7 +192,8 @@ fn find_runnable(cx: &MContext) -> Found {
             }
         }
         // Go's non-blocking `netpoll(0)` before stealing, with the P's
-        // borrow released: the goroutines it readies go to this P.
+        // borrow released: the goroutines it readies go to this P's ring,
+        // in event order.
         if netpoll.waiting() > 0 && !netpoll.is_blocked() && poll_network(cx) > 0 {
             continue 'top;
         }
