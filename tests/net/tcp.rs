@@ -4,7 +4,7 @@
 //! bytes themselves, or by `gpm::runtime::dump()` showing a goroutine in
 //! `[IO wait]`.
 
-use crate::{watchdog, DEADLINE};
+use crate::{in_io_wait, watchdog, DEADLINE};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{TcpListener, TcpStream};
 use gpm::runtime::Runtime;
@@ -188,20 +188,6 @@ fn blocked_read_shows_io_wait(rt: Runtime) {
         assert_eq!(stats.io_waiting, 0, "{stats:?}");
         assert_eq!(stats.net_sources, 2, "the reader's socket is closed: {stats:?}");
     });
-}
-
-/// Waits until `n` goroutines are listed in `[IO wait]`.
-async fn in_io_wait(n: usize) {
-    let needle = "[IO wait]:\ncreated at";
-    let deadline = Instant::now() + DEADLINE;
-    while gpm::runtime::dump().matches(needle).count() < n {
-        assert!(
-            Instant::now() < deadline,
-            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
-            gpm::runtime::dump()
-        );
-        gpm::yield_now().await;
-    }
 }
 
 fn timers_fire_while_an_m_waits_in_the_poller(rt: Runtime) {

@@ -4,12 +4,11 @@
 //! test keeps few datagrams in flight: each request's reply is awaited
 //! before the next request. Deadlines only turn hangs into failures.
 
-use crate::{watchdog, DEADLINE};
+use crate::{in_io_wait, watchdog};
 use gpm::net::UdpSocket;
 use gpm::runtime::Runtime;
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Instant;
 
 macro_rules! suite {
     ($($name:ident: $procs:expr,)*) => {$(
@@ -30,20 +29,6 @@ suite! {
     procs_1: 1,
     procs_2: 2,
     procs_4: 4,
-}
-
-/// Waits until `n` goroutines are listed in `[IO wait]`.
-async fn in_io_wait(n: usize) {
-    let needle = "[IO wait]:\ncreated at";
-    let deadline = Instant::now() + DEADLINE;
-    while gpm::runtime::dump().matches(needle).count() < n {
-        assert!(
-            Instant::now() < deadline,
-            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
-            gpm::runtime::dump()
-        );
-        gpm::yield_now().await;
-    }
 }
 
 /// Echoes `count` datagrams back to their senders.

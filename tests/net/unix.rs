@@ -4,14 +4,13 @@
 //! into failures.
 #![cfg(unix)]
 
-use crate::{watchdog, DEADLINE};
+use crate::{in_io_wait, watchdog};
 use futures::{AsyncReadExt, AsyncWriteExt};
 use gpm::net::{UnixDatagram, UnixListener, UnixStream};
 use gpm::runtime::Runtime;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 macro_rules! suite {
     ($($name:ident: $procs:expr,)*) => {$(
@@ -57,20 +56,6 @@ impl TempPath {
 impl Drop for TempPath {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Waits until `n` goroutines are listed in `[IO wait]`.
-async fn in_io_wait(n: usize) {
-    let needle = "[IO wait]:\ncreated at";
-    let deadline = Instant::now() + DEADLINE;
-    while gpm::runtime::dump().matches(needle).count() < n {
-        assert!(
-            Instant::now() < deadline,
-            "fewer than {n} goroutine(s) in [IO wait]:\n{}",
-            gpm::runtime::dump()
-        );
-        gpm::yield_now().await;
     }
 }
 
