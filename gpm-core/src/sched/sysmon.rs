@@ -13,8 +13,8 @@
 //! last look holds up queued goroutines. After 50
 //! looks with nothing to watch it backs off, doubling its sleep up to 1 ms
 //! while goroutines run (their polls come and go faster than it looks), and
-//! up to 10 ms once every P is idle (then the first P to get busy wakes
-//! it). Go backs off the same way after 50 looks without a retake, to
+//! up to 10 ms once every P has been idle for 10 looks in a row (then the
+//! first P to get busy wakes it). Go backs off the same way after 50 looks without a retake, to
 //! 10 ms; a sysmon that woke every 20 µs for good cost a busy program a
 //! few percent of a core in wakeups.
 
@@ -32,6 +32,13 @@ const MAX_DELAY: Duration = Duration::from_millis(10);
 const BUSY_MAX_DELAY: Duration = Duration::from_millis(1);
 /// Idle looks before sysmon starts backing off (Go: 50).
 const IDLE_ROUNDS: u32 = 50;
+/// Looks in a row that found every P idle before sysmon sleeps longer
+/// than [`BUSY_MAX_DELAY`]. From such a sleep the first P to get busy
+/// wakes it (`Alarm::wake_if_deep`); a server under load has every P idle
+/// for an instant many times a second, and going deep at each of them
+/// cost a wakeup of sysmon per burst of work (a quarter of its wakeups
+/// under wrk). A program that is really idle goes deep 10 ms later.
+const DEEP_AFTER: u32 = 10;
 
 /// Lets `Shared::shutdown` wake sysmon from its sleep.
 #[derive(Default)]
@@ -107,6 +114,7 @@ pub(crate) fn run(shared: Arc<Shared>) {
     let bubble = shared.bubble().is_some();
     let mut delay = MIN_DELAY;
     let mut idle_rounds = 0;
+    let mut all_idle_looks = 0;
     loop {
         let deep = delay > Duration::from_millis(1);
         shared
@@ -175,6 +183,9 @@ pub(crate) fn run(shared: Arc<Shared>) {
         }
         if all_idle {
             checkdead.look(&shared);
+            all_idle_looks += 1;
+        } else {
+            all_idle_looks = 0;
         }
         if watching {
             idle_rounds = 0;
@@ -182,7 +193,11 @@ pub(crate) fn run(shared: Arc<Shared>) {
         } else {
             idle_rounds += 1;
             if idle_rounds > IDLE_ROUNDS {
-                let max = if all_idle { MAX_DELAY } else { BUSY_MAX_DELAY };
+                let max = if all_idle_looks >= DEEP_AFTER {
+                    MAX_DELAY
+                } else {
+                    BUSY_MAX_DELAY
+                };
                 delay = (delay * 2).min(max);
             } else if !all_idle {
                 delay = delay.min(BUSY_MAX_DELAY);
