@@ -16,14 +16,19 @@
 //!   `os.ErrDeadlineExceeded`.
 //! - Without a deadline a waiter leaves its waker with the netpoller only,
 //!   and does not touch this state at all: the socket (`Registered`) keeps
-//!   a bit per direction saying whether a deadline is set. Setting or
-//!   clearing one also kicks the socket's netpoller entry in that
+//!   a bit per direction saying whether a deadline is set. Setting one
+//!   where there was none also kicks the socket's netpoller entry in that
 //!   direction, as an edge would (Go's `netpollunblock` in
 //!   `poll_runtime_pollSetDeadline`): its waiters wake and look again, and
 //!   an operation caught between its try and its wait sees the edge count
 //!   move and retries. The setter stores the bit before the kick, and the
 //!   waiter reads the edge count before the bit, so a waiter either sees
-//!   the bit (and lists itself here) or is reached by the kick.
+//!   the bit (and lists itself here) or is reached by the kick. Moving a
+//!   deadline that was set needs no kick (every waiter saw the bit and is
+//!   listed, or lists itself under this lock after the move), nor does
+//!   clearing one (a waiter that is not woken just waits for I/O), so a
+//!   server that moves its deadline on every request does not pay for a
+//!   spurious edge each time.
 //! - An operation also checks at its start: once a deadline has passed,
 //!   every operation in that direction fails at once, even if the socket
 //!   is ready (Go's rule), until the deadline is moved or cleared.
@@ -120,9 +125,18 @@ impl Deadlines {
     /// wakes the goroutines waiting in it so that they look again. Bit
     /// `1 << dir` of `bits` (the socket's) says whether one is set; it is
     /// stored under this direction's lock, so that concurrent `set`s leave
-    /// it agreeing with the last one.
-    pub(crate) fn set(self: &Arc<Self>, shared: &Shared, dir: Direction, deadline: Option<Instant>, bits: &AtomicU8) {
+    /// it agreeing with the last one. Returns true if the bit was clear
+    /// before: goroutines may be waiting that did not list themselves
+    /// here, and the caller must reach them (see the module docs).
+    pub(crate) fn set(
+        self: &Arc<Self>,
+        shared: &Shared,
+        dir: Direction,
+        deadline: Option<Instant>,
+        bits: &AtomicU8,
+    ) -> bool {
         let d = &self.dirs[dir as usize];
+        let newly_set;
         let (old_timer, waiters) = {
             let mut st = d.lock();
             st.generation = st.generation.wrapping_add(1);
@@ -143,11 +157,12 @@ impl Deadlines {
             }
             d.set.store(deadline.is_some(), Release);
             let bit = 1 << dir as u8;
-            if deadline.is_some() {
-                bits.fetch_or(bit, Release);
+            let before = if deadline.is_some() {
+                bits.fetch_or(bit, Release)
             } else {
-                bits.fetch_and(!bit, Release);
-            }
+                bits.fetch_and(!bit, Release)
+            };
+            newly_set = deadline.is_some() && before & bit == 0;
             d.waiting.store(0, Relaxed);
             (old_timer, std::mem::take(&mut st.waiters))
         };
@@ -155,6 +170,7 @@ impl Deadlines {
             shared.cancel_timer(key);
         }
         waiters.into_iter().for_each(Waker::wake);
+        newly_set
     }
 
     /// At the start of an operation in direction `dir`: `Err(TimedOut)`
@@ -173,8 +189,8 @@ impl Deadlines {
     ///
     /// Called only while the socket says a deadline is set (see
     /// `Registered::wait`). If it was cleared meanwhile, the waiter is not
-    /// listed: nobody is listed while there is no deadline, and the
-    /// clearing's kick of the netpoller reaches it instead.
+    /// listed (nobody is listed while there is no deadline): it waits for
+    /// I/O only, and a deadline set later kicks the netpoller.
     pub(crate) fn before_wait(&self, dir: Direction, waker: &Waker) -> Poll<io::Error> {
         let d = &self.dirs[dir as usize];
         let mut st = d.lock();

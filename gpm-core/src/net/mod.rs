@@ -238,10 +238,11 @@ impl<T: AsRawFd> Registered<T> {
     /// Sets (`None`: clears) the deadline of direction `dir`; see
     /// `deadline.rs`.
     pub(crate) fn set_deadline(&self, dir: Direction, deadline: Option<std::time::Instant>) {
-        self.deadlines.set(&self.shared, dir, deadline, &self.has_deadline);
-        // After the bit is stored: waiters that did not list themselves
-        // with the deadlines (there was none) look again.
-        self.netpoll().kick(&self.desc, dir);
+        if self.deadlines.set(&self.shared, dir, deadline, &self.has_deadline) {
+            // After the bit is stored: waiters that did not list themselves
+            // with the deadlines (there was none) look again.
+            self.netpoll().kick(&self.desc, dir);
+        }
     }
 
     /// A deadline is set in direction `dir` (read after the edge count).
