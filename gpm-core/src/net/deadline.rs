@@ -40,7 +40,7 @@
 
 use crate::sched::{Direction, Shared, TimerKey};
 use std::io;
-use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering::Relaxed, Ordering::Release};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Poll, Wake, Waker};
 use std::time::Instant;
@@ -63,8 +63,6 @@ struct DirState {
 
 #[derive(Default)]
 struct Dir {
-    /// A deadline is set (the fast path reads only this).
-    set: AtomicBool,
     /// `state.waiters.len()`, readable without the lock.
     waiting: AtomicUsize,
     state: Mutex<DirState>,
@@ -155,7 +153,6 @@ impl Deadlines {
                     st.timer = Some(shared.add_timer(at, &waker));
                 }
             }
-            d.set.store(deadline.is_some(), Release);
             let bit = 1 << dir as u8;
             let before = if deadline.is_some() {
                 bits.fetch_or(bit, Release)
@@ -173,11 +170,11 @@ impl Deadlines {
         newly_set
     }
 
-    /// At the start of an operation in direction `dir`: `Err(TimedOut)`
-    /// if its deadline has passed.
+    /// At the start of an operation in direction `dir`, while the socket
+    /// says a deadline is set: `Err(TimedOut)` if it has passed.
     pub(crate) fn check(&self, dir: Direction) -> io::Result<()> {
         let d = &self.dirs[dir as usize];
-        if d.set.load(Acquire) && d.lock().is_expired() {
+        if d.lock().is_expired() {
             return Err(timed_out());
         }
         Ok(())

@@ -210,17 +210,15 @@ impl MContext {
         }
     }
 
-    /// True if the current poll began with a P that sysmon has taken since
-    /// (and `gpm::syscall` found no idle one to go on with). One load of
-    /// the hold's word, on a line this M wrote at the poll's start.
-    pub(crate) fn has_lost_p(&self) -> bool {
+    /// True if the current poll began with P `ps` (the one `polling`
+    /// names) and sysmon has taken it since (and `gpm::syscall` found no
+    /// idle one to go on with); sticky until the next poll. One load of the
+    /// hold's word, on a line this M wrote at the poll's start.
+    pub(crate) fn has_lost_p(&self, ps: &super::p::P) -> bool {
         if self.lost_p.get() {
             return true;
         }
-        let lost = self
-            .polling
-            .get()
-            .is_some_and(|id| !self.shared.ps[id].hold.is_held_by(self.id));
+        let lost = !ps.hold.is_held_by(self.id);
         if lost {
             self.lost_p.set(true);
         }

@@ -94,6 +94,13 @@ impl PollDesc {
         self.edges[dir as usize].load(Acquire)
     }
 
+    /// An edge in direction `dir`, with `st` (this desc's state) locked:
+    /// counts it and moves the direction's wakers to `wakers`.
+    fn edge(&self, st: &mut DescState, dir: Direction, wakers: &mut Vec<Waker>) {
+        self.edges[dir as usize].fetch_add(1, Release);
+        wakers.append(&mut st.half(dir).wakers);
+    }
+
     /// True once an event said direction `dir` is closed or broken.
     pub(crate) fn hung_up(&self, dir: Direction) -> bool {
         self.hung_up.load(Acquire) & (1 << dir as u8) != 0
@@ -282,16 +289,9 @@ impl Netpoll {
     /// its wait retries. A socket's deadline changed (`net/deadline.rs`);
     /// Go's `netpollunblock` when a deadline is set.
     pub(crate) fn kick(&self, desc: &PollDesc, dir: Direction) {
-        let wakers = {
-            let mut st = desc.lock();
-            desc.edges[dir as usize].fetch_add(1, Release);
-            std::mem::take(&mut st.half(dir).wakers)
-        };
-        let n = wakers.len();
-        for w in wakers {
-            w.wake();
-        }
-        self.waiting.fetch_sub(n, SeqCst);
+        let mut wakers = Vec::new();
+        desc.edge(&mut desc.lock(), dir, &mut wakers);
+        self.wake_all(wakers);
     }
 
     /// Wakes whatever waits in the poller (an M blocked in [`poll`]).
@@ -354,19 +354,22 @@ impl Netpoll {
                     desc.hung_up.fetch_or(hung_up, Release);
                 }
                 if ev.is_readable() || ev.is_read_closed() || broken {
-                    desc.edges[Direction::Read as usize].fetch_add(1, Release);
-                    wakers.append(&mut st.read.wakers);
+                    desc.edge(&mut st, Direction::Read, &mut wakers);
                 }
                 if ev.is_writable() || ev.is_write_closed() || broken {
-                    desc.edges[Direction::Write as usize].fetch_add(1, Release);
-                    wakers.append(&mut st.write.wakers);
+                    desc.edge(&mut st, Direction::Write, &mut wakers);
                 }
             }
         }
         drop(guard);
-        // Wake first, then uncount: a goroutine readied here is counted as
-        // waiting for I/O until it is marked runnable (deadlock detection
-        // must never see it as neither).
+        self.wake_all(wakers)
+    }
+
+    /// Wakes goroutines taken from descs by [`PollDesc::edge`] and returns
+    /// how many. Wake first, then uncount: a goroutine readied here is
+    /// counted as waiting for I/O until it is marked runnable (deadlock
+    /// detection must never see it as neither).
+    fn wake_all(&self, wakers: Vec<Waker>) -> usize {
         let n = wakers.len();
         for w in wakers {
             w.wake();

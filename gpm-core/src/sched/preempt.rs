@@ -4,7 +4,7 @@
 //! (`ready.rs`); the M resets the budget before each poll (`m.rs`).
 
 use super::current;
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::task::{Context, Poll};
 
 /// Leaf operations one poll of a goroutine may do before it yields (tokio's
@@ -39,54 +39,47 @@ fn spend_budget() -> bool {
         if budget == UNCONSTRAINED {
             return true;
         }
-        if let Some(id) = m.polling.get() {
-            // The usual case, a G polled by a worker M with its P in the
-            // hold: one lookup of the P serves both checks below.
-            let ps = &m.shared.ps[id];
-            if m.lost_p.get() || !ps.hold.is_held_by(m.id) {
-                m.lost_p.set(true);
-                m.yield_requested.set(true);
-                return false;
+        // The P whose `preempt` flag ends this G's time slice: the one in
+        // the hold while a worker M polls (one lookup serves the lost-P
+        // check too), or the one a `block_on` thread borrowed, if any.
+        let (lost, p) = match m.polling.get() {
+            Some(id) => {
+                let ps = &m.shared.ps[id];
+                (m.has_lost_p(ps), Some(ps))
             }
-            return spend(m, budget, &ps.preempt);
-        }
-        if m.has_lost_p() {
+            None => (m.lost_p.get(), m.p_id().map(|id| &m.shared.ps[id])),
+        };
+        if lost {
             // sysmon gave this G's P to another M during this poll: go to
             // the global queue rather than run goroutine code without a P.
             m.yield_requested.set(true);
             return false;
         }
-        match m.p_id() {
-            Some(id) => spend(m, budget, &m.shared.ps[id].preempt),
-            None => spend(m, budget, &AtomicBool::new(false)),
+        // The flag ends this G's time slice: clear it as the G yields, so
+        // that whatever runs next (maybe this G again, if nothing else is
+        // runnable) starts a fresh one. After such a yield, the G's next
+        // poll does its first leaf operation whatever the flag says: a poll
+        // that spends a slice before its first one (say, zeroing a large
+        // buffer first, as futures' `read_to_end` does on every poll) would
+        // otherwise yield before doing anything, every time, for good.
+        let preempted = (budget < BUDGET || !m.slice_grace.get())
+            && p.is_some_and(|p| {
+                p.preempt.load(Relaxed) && {
+                    p.preempt.store(false, Relaxed);
+                    true
+                }
+            });
+        if preempted {
+            m.slice_yielded.set(true);
         }
-    })
-}
-
-/// The rest of [`spend_budget`], with the P's `preempt` flag found.
-#[inline(always)]
-fn spend(m: &current::MContext, budget: u16, preempt: &AtomicBool) -> bool {
-    // The flag ends this G's time slice: clear it as the G yields, so
-    // that whatever runs next (maybe this G again, if nothing else is
-    // runnable) starts a fresh one. After such a yield, the G's next
-    // poll does its first leaf operation whatever the flag says: a poll
-    // that spends a slice before its first one (say, zeroing a large
-    // buffer first, as futures' `read_to_end` does on every poll) would
-    // otherwise yield before doing anything, every time, for good.
-    let preempted = (budget < BUDGET || !m.slice_grace.get()) && preempt.load(Relaxed) && {
-        preempt.store(false, Relaxed);
+        if budget == 0 || preempted {
+            // Yield: this self-wake sends the G behind the others.
+            m.yield_requested.set(true);
+            return false;
+        }
+        m.budget.set(budget - 1);
         true
-    };
-    if preempted {
-        m.slice_yielded.set(true);
-    }
-    if budget == 0 || preempted {
-        // Yield: this self-wake sends the G behind the others.
-        m.yield_requested.set(true);
-        return false;
-    }
-    m.budget.set(budget - 1);
-    true
+    })
 }
 
 /// What a goroutine's poll that returned `Pending` left on its M, read in

@@ -14,9 +14,9 @@
 //! looks with nothing to watch it backs off, doubling its sleep up to 1 ms
 //! while goroutines run (their polls come and go faster than it looks), and
 //! up to 10 ms once every P has been idle for 10 looks in a row (then the
-//! first P to get busy wakes it). Go backs off the same way after 50 looks without a retake, to
-//! 10 ms; a sysmon that woke every 20 µs for good cost a busy program a
-//! few percent of a core in wakeups.
+//! first P to get busy wakes it). Go backs off the same way after 50 looks
+//! without a retake, to 10 ms; a sysmon that woke every 20 µs for good
+//! cost a busy program a few percent of a core in wakeups.
 
 use super::shared::Shared;
 use std::sync::{Arc, Condvar, Mutex};
@@ -36,8 +36,8 @@ const IDLE_ROUNDS: u32 = 50;
 /// than [`BUSY_MAX_DELAY`]. From such a sleep the first P to get busy
 /// wakes it (`Alarm::wake_if_deep`); a server under load has every P idle
 /// for an instant many times a second, and going deep at each of them
-/// cost a wakeup of sysmon per burst of work (a quarter of its wakeups
-/// under wrk). A program that is really idle goes deep 10 ms later.
+/// cost a wakeup of sysmon per burst of work (16% of its wakeups under
+/// wrk). A program that is really idle goes deep 10 ms later.
 const DEEP_AFTER: u32 = 10;
 
 /// Lets `Shared::shutdown` wake sysmon from its sleep.

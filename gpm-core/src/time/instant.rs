@@ -45,9 +45,11 @@ impl Instant {
         self.0
     }
 
-    /// The time from `earlier` to this one; zero if `earlier` is later.
+    /// The time from `earlier` to this one; zero if `earlier` is later
+    /// (the same as [`saturating_duration_since`](Instant::saturating_duration_since),
+    /// as std's has been since Rust 1.60).
     pub fn duration_since(&self, earlier: Instant) -> Duration {
-        self.0.saturating_duration_since(earlier.0)
+        self.saturating_duration_since(earlier)
     }
 
     /// The time from `earlier` to this one, or `None` if `earlier` is later.
