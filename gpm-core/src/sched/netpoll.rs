@@ -286,8 +286,8 @@ impl Netpoll {
 
     /// Moves direction `dir` of `desc` as an edge would, without I/O: its
     /// waiters wake and look again, and an operation between its try and
-    /// its wait retries. A socket's deadline changed (`net/deadline.rs`);
-    /// Go's `netpollunblock` when a deadline is set.
+    /// its wait retries. Used when a deadline is set on a socket that had
+    /// none (`net/deadline.rs`); Go's `netpollunblock` there.
     pub(crate) fn kick(&self, desc: &PollDesc, dir: Direction) {
         let mut wakers = Vec::new();
         desc.edge(&mut desc.lock(), dir, &mut wakers);
