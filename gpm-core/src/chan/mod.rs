@@ -112,6 +112,8 @@ mod ops;
 #[doc(hidden)]
 pub mod select;
 mod stream;
+#[cfg(test)]
+mod tests;
 mod waitq;
 
 pub use error::{CloseError, SendError, TryRecvError, TrySendError};

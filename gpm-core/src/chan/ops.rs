@@ -2,7 +2,11 @@
 //! (Go's `chansend` and `chanrecv` with `block = true`).
 //!
 //! The waiting part of each is a pinned "wait" ([`RecvWait`], [`SendWait`])
-//! that owns the value slot, the [`Waiter`] and, while parked, the sudog.
+//! that owns the value slot, the [`Waiter`] and the sudog it queues while
+//! parked. A plain operation has exactly one sudog, so it lives in the wait
+//! itself, as the waiter does, instead of coming from the M's sudog cache
+//! (Go's `acquireSudog`, which `select!` still uses for its many cases):
+//! that saved about 100 instructions a parked operation (BENCHMARKS.md).
 //! It does not hold the channel, so the same code serves the borrowing
 //! futures and the `Stream` / `Sink` adapters, which keep one boxed wait
 //! for their whole life. Its owner must pass the same channel to every
@@ -21,7 +25,7 @@
 
 use super::error::SendError;
 use super::hchan::{Attempt, Hchan};
-use crate::sched::sudog::{self, Sudog, WaitState, Waiter};
+use crate::sched::sudog::{Sudog, WaitState, Waiter};
 use crate::sched::{park, WaitReason};
 use std::cell::{Cell, UnsafeCell};
 use std::fmt;
@@ -59,33 +63,36 @@ fn is_giving_up() -> bool {
 }
 
 /// A wait's sudog is out of every queue: the wait is idle again.
-fn forget_sudog(sudog: &Cell<Option<NonNull<Sudog>>>, waiter: &Waiter, sg: NonNull<Sudog>) {
+fn forget_sudog(sudog: &Cell<Option<NonNull<Sudog>>>, waiter: &Waiter) {
     sudog.set(None);
-    // SAFETY: the caller took it out of every queue; nobody else holds it.
-    unsafe { sudog::release(sg) };
     // SAFETY: queued nowhere now, so no completer reads the waker.
     drop(unsafe { waiter.take_waker() });
 }
 
-/// Fills in a fresh sudog for a plain (non-select) operation.
-fn new_sudog(elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
-    let sg = sudog::acquire();
-    // SAFETY: a sudog from `acquire` is ours alone until we queue it.
+/// Fills in a wait's own sudog (`node`) for a plain (non-select)
+/// operation, about to be queued.
+fn new_sudog(node: &UnsafeCell<Sudog>, elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
+    let sg = node.get();
+    // SAFETY: the wait is idle (its sudog in no queue), so nobody else
+    // refers to the node.
     unsafe {
-        let s = &mut *sg.as_ptr();
-        s.elem = elem;
-        s.waiter = waiter;
-        s.case = 0;
-        s.is_select = false;
+        debug_assert!(!(*sg).linked);
+        (*sg).elem = elem;
+        (*sg).waiter = waiter;
+        (*sg).case = 0;
+        (*sg).is_select = false;
     }
-    sg
+    // SAFETY: from `UnsafeCell::get` on a reference: not null.
+    unsafe { NonNull::new_unchecked(sg) }
 }
 
 /// The waiting half of a receive. Pinned; see the module docs.
 pub(crate) struct RecvWait<T> {
     /// The sudog while the receive is parked (it may already have been
-    /// dequeued by the sender that completed it).
+    /// dequeued by the sender that completed it): `node`.
     sudog: Cell<Option<NonNull<Sudog>>>,
+    /// The sudog this wait queues; see the module docs.
+    node: UnsafeCell<Sudog>,
     /// Waker and completion word.
     waiter: Waiter,
     /// Where a sender puts the value.
@@ -104,6 +111,7 @@ impl<T> RecvWait<T> {
     pub(crate) fn new() -> RecvWait<T> {
         RecvWait {
             sudog: Cell::new(None),
+            node: UnsafeCell::new(Sudog::blank()),
             waiter: Waiter::new(),
             slot: UnsafeCell::new(None),
             _pin: PhantomPinned,
@@ -135,7 +143,7 @@ impl<T> RecvWait<T> {
             Attempt::Closed => Poll::Ready(None),
             Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
-                let sg = new_sudog(self.slot.get().cast(), &self.waiter);
+                let sg = new_sudog(&self.node, self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
                 // SAFETY: queued nowhere yet, and we hold the lock anyway.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
@@ -165,7 +173,7 @@ impl<T> RecvWait<T> {
                     let removed = unsafe { locked.remove_recv(sg) };
                     debug_assert!(removed, "an unclaimed sudog was not queued");
                     drop(locked);
-                    forget_sudog(&self.sudog, &self.waiter, sg);
+                    forget_sudog(&self.sudog, &self.waiter);
                     return Poll::Pending;
                 }
                 // SAFETY: we hold the only lock our sudog is queued under,
@@ -179,9 +187,8 @@ impl<T> RecvWait<T> {
         }
         // Done: the sender (or `close`) dequeued the sudog and is finished
         // with it and with the slot.
+        // Dequeued and completed: the node is ours again.
         self.sudog.set(None);
-        // SAFETY: dequeued and completed: ours again.
-        unsafe { sudog::release(sg) };
         // SAFETY: completed, so nobody else touches the slot.
         Poll::Ready(unsafe { (*self.slot.get()).take() })
     }
@@ -204,8 +211,6 @@ impl<T> RecvWait<T> {
             }
         }
         drop(locked);
-        // SAFETY: out of every queue, and nobody else refers to it.
-        unsafe { sudog::release(sg) };
         // SAFETY: queued nowhere now: nobody else touches the waker.
         drop(unsafe { self.waiter.take_waker() });
         if let Some(waker) = waker {
@@ -216,8 +221,10 @@ impl<T> RecvWait<T> {
 
 /// The waiting half of a send. Pinned; see the module docs.
 pub(crate) struct SendWait<T> {
-    /// The sudog while the send is parked.
+    /// The sudog while the send is parked: `node`.
     sudog: Cell<Option<NonNull<Sudog>>>,
+    /// The sudog this wait queues; see the module docs.
+    node: UnsafeCell<Sudog>,
     /// Waker and completion word.
     waiter: Waiter,
     /// The value, until a receiver (or the buffer) takes it.
@@ -234,6 +241,7 @@ impl<T> SendWait<T> {
     pub(crate) fn new(value: Option<T>) -> SendWait<T> {
         SendWait {
             sudog: Cell::new(None),
+            node: UnsafeCell::new(Sudog::blank()),
             waiter: Waiter::new(),
             slot: UnsafeCell::new(value),
             _pin: PhantomPinned,
@@ -276,7 +284,7 @@ impl<T> SendWait<T> {
             }
             Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
-                let sg = new_sudog(self.slot.get().cast(), &self.waiter);
+                let sg = new_sudog(&self.node, self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
                 // SAFETY: queued nowhere yet.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
@@ -301,7 +309,7 @@ impl<T> SendWait<T> {
                     // in the slot: not sent.
                     unsafe { locked.remove_send(sg) };
                     drop(locked);
-                    forget_sudog(&self.sudog, &self.waiter, sg);
+                    forget_sudog(&self.sudog, &self.waiter);
                     return Poll::Pending;
                 }
                 // SAFETY: as in `RecvWait::poll_parked`.
@@ -312,9 +320,8 @@ impl<T> SendWait<T> {
                 return Poll::Pending;
             }
         }
+        // Dequeued and completed: the node is ours again.
         self.sudog.set(None);
-        // SAFETY: dequeued and completed: ours again.
-        unsafe { sudog::release(sg) };
         // SAFETY: completed: the slot is ours. A value still in it means the
         // channel was closed under us.
         match unsafe { (*self.slot.get()).take() } {
@@ -333,7 +340,7 @@ impl<T> SendWait<T> {
         // SAFETY: our sudog, queued (if at all) on this channel's sendq.
         unsafe { locked.remove_send(sg) };
         drop(locked);
-        forget_sudog(&self.sudog, &self.waiter, sg);
+        forget_sudog(&self.sudog, &self.waiter);
     }
 
     /// Takes back a value that was loaded and not sent (after `cancel`).

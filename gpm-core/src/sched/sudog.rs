@@ -59,7 +59,8 @@ pub(crate) struct Sudog {
 }
 
 impl Sudog {
-    fn blank() -> Sudog {
+    /// A sudog in no queue, pointing nowhere.
+    pub(crate) const fn blank() -> Sudog {
         Sudog {
             next: ptr::null_mut(),
             prev: ptr::null_mut(),
