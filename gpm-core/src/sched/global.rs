@@ -89,11 +89,10 @@ impl GlobalQueue {
         let room = local.free_slots();
         let n = (len / procs + 1).min(len).min(MAX_BATCH).min(room.max(1));
         let first = q.pop_front();
-        for _ in 1..n {
-            let g = q.pop_front().expect("len checked under the lock");
-            // Cannot spill: `room` was checked and only we push to `local`.
-            local.push_back(g, self_as_overflow_unreachable());
-        }
+        // All fit: `room` was checked and only we push to `local` (and a
+        // G that did not fit would stay in the queue, not be lost).
+        let moved = local.push_back_many(std::iter::from_fn(|| q.pop_front()).take(n - 1));
+        debug_assert_eq!(moved, n - 1);
         self.len.store(q.len(), Relaxed);
         first
     }
@@ -111,18 +110,5 @@ impl Overflow<G> for GlobalQueue {
         let mut q = self.lock();
         q.extend(batch);
         self.len.store(q.len(), Relaxed);
-    }
-}
-
-/// The overflow target for pushes that have room by construction.
-fn self_as_overflow_unreachable() -> &'static Unreachable {
-    &Unreachable
-}
-
-struct Unreachable;
-
-impl Overflow<G> for Unreachable {
-    fn push_batch(&self, _: Vec<G>) {
-        unreachable!("a global-queue batch overflowed the ring it was sized for");
     }
 }

@@ -77,6 +77,31 @@ fn loom_push_pop_steal() {
     });
 }
 
+/// The global queue's batch (`push_back_many`) against a thief: it writes
+/// only free slots (a slot being stolen counts as taken), publishes them all
+/// at once, and what did not fit stays with the caller.
+#[test]
+fn loom_batch_push_under_concurrent_steal() {
+    loom::model(|| {
+        let (mut local, stealer) = ring::new::<u32>();
+        let spill = Spill::default();
+        local.push_back(1, &spill);
+        local.push_back(2, &spill);
+        let thief = thread::spawn(move || steal_once(&stealer));
+        let n = CAPACITY as u32 + 2;
+        let mut rest = 3..=n;
+        let pushed = local.push_back_many(&mut rest);
+        assert!(pushed <= CAPACITY - 1, "pushed {pushed} into a ring with 2 values");
+        let stolen = thief.join().unwrap();
+        let mut got: Vec<u32> = std::iter::from_fn(|| local.pop()).collect();
+        got.extend(stolen);
+        got.extend(rest);
+        got.sort_unstable();
+        assert_eq!(got, (1..=n).collect::<Vec<_>>(), "each value exactly once");
+        assert!(spill.0.lock().unwrap().is_empty());
+    });
+}
+
 #[test]
 fn loom_overflow_under_concurrent_steal() {
     loom::model(|| {

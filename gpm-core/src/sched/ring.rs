@@ -184,6 +184,27 @@ impl<T> Local<T> {
         false
     }
 
+    /// Pushes the values of `values` at the tail, in order, and publishes
+    /// them with one store of `tail` (the global queue's batch; Go's
+    /// `globrunqget` puts them one at a time). Returns how many were pushed:
+    /// all of them, up to the free slots (thieves only make room).
+    pub(crate) fn push_back_many(&mut self, values: impl IntoIterator<Item = T>) -> usize {
+        let room = self.free_slots();
+        // Only this thread writes `tail`.
+        let tail = unsync_load_u32(&self.inner.tail);
+        let mut n = 0u32;
+        for value in values.into_iter().take(room) {
+            // SAFETY: fewer than `room` slots are filled past `tail` and
+            // `room` counts slots being stolen as taken, so slot `tail + n`
+            // is free; only the owner (us, `&mut self`) writes slots.
+            unsafe { self.inner.put(tail.wrapping_add(n), value) };
+            n += 1;
+        }
+        // Release: a thief that acquires the new tail sees every slot.
+        self.inner.tail.store(tail.wrapping_add(n), Release);
+        n as usize
+    }
+
     /// Moves the oldest `SPILL` values and `value` to `overflow`.
     fn spill(&mut self, value: T, head: u32, tail: u32, overflow: &impl Overflow<T>) -> Result<(), T> {
         debug_assert_eq!(
@@ -372,6 +393,32 @@ mod tests {
         }
         let popped: Vec<u32> = std::iter::from_fn(|| local.pop()).collect();
         assert_eq!(popped, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_batch_push_fills_the_free_slots_in_order_and_leaves_the_rest() {
+        let (mut local, steal) = new::<u32>();
+        let global = Global::default();
+        for i in 0..10 {
+            local.push_back(i, &global);
+        }
+        let mut rest = (10..CAPACITY as u32 + 20).peekable();
+        assert_eq!(local.push_back_many(&mut rest), CAPACITY - 10);
+        // The values that did not fit are still in the iterator.
+        assert_eq!(rest.peek(), Some(&(CAPACITY as u32)));
+        assert!(local.is_full());
+        // A thief sees the whole batch: it takes half, from the head.
+        let (mut thief, _) = new::<u32>();
+        assert_eq!(steal.steal_into(&mut thief), Some(CAPACITY as u32 / 2 - 1));
+        let mut all: Vec<u32> = std::iter::from_fn(|| thief.pop()).collect();
+        all.extend(std::iter::from_fn(|| local.pop()));
+        assert_eq!(
+            all,
+            (0..CAPACITY as u32)
+                .filter(|&v| v != CAPACITY as u32 / 2 - 1)
+                .collect::<Vec<_>>()
+        );
+        assert!(global.0.lock().unwrap().is_empty());
     }
 
     #[test]
