@@ -88,11 +88,13 @@ impl GlobalQueue {
         let len = q.len();
         let room = local.free_slots();
         let n = (len / procs + 1).min(len).min(MAX_BATCH).min(room.max(1));
+        // `n` is 0 if another P emptied the queue since the look above.
         let first = q.pop_front();
+        let rest = n.saturating_sub(1);
         // All fit: `room` was checked and only we push to `local` (and a
         // G that did not fit would stay in the queue, not be lost).
-        let moved = local.push_back_many(std::iter::from_fn(|| q.pop_front()).take(n - 1));
-        debug_assert_eq!(moved, n - 1);
+        let moved = local.push_back_many(std::iter::from_fn(|| q.pop_front()).take(rest));
+        debug_assert_eq!(moved, rest);
         self.len.store(q.len(), Relaxed);
         first
     }
@@ -110,5 +112,22 @@ impl Overflow<G> for GlobalQueue {
         let mut q = self.lock();
         q.extend(batch);
         self.len.store(q.len(), Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The emptiness look is made without the lock: by the time the lock is
+    /// taken, another P may have emptied the queue.
+    #[test]
+    fn a_batch_from_a_queue_emptied_since_the_look_is_nothing() {
+        let global = GlobalQueue::default();
+        // What the look saw: one G (since taken by another P).
+        global.len.store(1, Relaxed);
+        let (mut local, _) = ring::new::<G>();
+        assert!(global.pop_batch(2, &mut Vec::new(), &mut local).is_none());
+        assert_eq!((global.len(), local.len()), (0, 0));
     }
 }
