@@ -9,7 +9,7 @@ use std::time::Duration;
 fn go_names_match_stats() {
     for procs in [1, 2, 4] {
         let rt = Builder::new().procs(procs).build().unwrap();
-        let (m, stats) = rt.block_on(async {
+        let (m, stats, settled) = rt.block_on(async {
             let ch = gpm::chan::<()>(0);
             let parked: Vec<_> = (0..3)
                 .map(|_| {
@@ -17,7 +17,8 @@ fn go_names_match_stats() {
                     gpm::spawn(async move { ch.recv().await })
                 })
                 .collect();
-            // Let them park (each runs once and blocks).
+            // The count holds still from here: none of them can finish
+            // before the close below.
             while gpm::runtime::stats().goroutines < 4 {
                 gpm::yield_now().await;
             }
@@ -27,11 +28,14 @@ fn go_names_match_stats() {
             for h in parked {
                 assert_eq!(h.await.unwrap(), None);
             }
-            (m, stats)
+            // Counters that other Ms move (steals) hold still only once
+            // there is nothing left to steal: every goroutine has finished.
+            (m, stats, (gpm::runtime::metrics(), gpm::runtime::stats()))
         });
         assert_eq!(m.uint64("/sched/gomaxprocs:threads"), Some(procs as u64));
         assert_eq!(m.uint64("/sched/goroutines:goroutines"), Some(stats.goroutines as u64));
         assert!(m.uint64("/sched/goroutines:goroutines").unwrap() >= 4);
+        let (m, stats) = settled;
         assert_eq!(m.uint64("/gpm/sched/steals:events"), Some(stats.steals));
         assert!(m.uint64("/gpm/sched/parks:events").is_some());
         for s in &m.samples {
