@@ -22,7 +22,7 @@
 
 use super::loom::{AtomicU64, UnsafeCell};
 use super::p::PLocal;
-use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release};
+use std::sync::atomic::Ordering::{AcqRel, Acquire, Relaxed, Release, SeqCst};
 
 const IN_POLL: u64 = 1;
 
@@ -95,10 +95,11 @@ impl Hold {
         self.word.load(Relaxed) != 0
     }
 
-    /// True if M `m` is in a poll and still owns the P.
+    /// True if M `m` is in a poll and still owns the P. SeqCst, as the
+    /// CAS in [`Hold::retake`]: see `RunNext::fill`.
     #[inline]
     pub(crate) fn is_held_by(&self, m: u64) -> bool {
-        self.word.load(Acquire) == m << 1 | IN_POLL
+        self.word.load(SeqCst) == m << 1 | IN_POLL
     }
 
     /// sysmon: takes the P from the M polling with it, if any; returns it
@@ -108,7 +109,12 @@ impl Hold {
         if word & IN_POLL == 0 {
             return None;
         }
-        self.word.compare_exchange(word, 0, AcqRel, Relaxed).ok()?;
+        // SeqCst: see `RunNext::fill` (a G put in runnext by the polling M
+        // is either seen by whoever looks at the P next, or taken back).
+        self.word.compare_exchange(word, 0, SeqCst, Relaxed).ok()?;
+        // loom's stand-in for the SeqCst order (see `RunNext::fill`).
+        #[cfg(loom)]
+        super::loom::fence(SeqCst);
         // SAFETY: the CAS out of `IN_POLL` made us the cell's only user.
         let p = self.cell.with_mut(|cell| unsafe { (*cell).take() });
         Some((p.expect("a held P was missing from its hold"), word >> 1))

@@ -366,6 +366,56 @@ fn loom_hold_retake_hands_the_p_to_exactly_one() {
     });
 }
 
+/// A wake during a poll fills the empty runnext without taking the P out of
+/// its hold (`ready::fill_runnext_during_poll`), while sysmon may retake the
+/// P and, seeing no work on it, leave it idle. The G is never stranded
+/// there: sysmon sees it in runnext (and would hand the P to an M), or the
+/// M sees the P gone and takes the G back (for the global queue), and
+/// nobody gets it twice.
+#[test]
+fn loom_runnext_fill_during_poll_is_never_stranded() {
+    loom::model(|| {
+        let (p, local) = p::new(0);
+        let p = Arc::new(p);
+        let runnext = Arc::new(RunNext::<Item>::new());
+        const M: u64 = 3;
+        p.hold.enter(M, local);
+        let sysmon = {
+            let (p, runnext) = (p.clone(), runnext.clone());
+            thread::spawn(move || {
+                // `retake`, then `hand_off_p`'s look for work.
+                p.hold.retake().map(|(local, _)| (local, runnext.is_occupied()))
+            })
+        };
+        // The polling M's wake.
+        let seen = runnext.fill(Item(Box::new(9))).ok().expect("runnext was empty");
+        let taken_back = if p.hold.is_held_by(M) {
+            None
+        } else {
+            runnext.take_if(seen)
+        };
+        let kept = p.hold.leave(M).is_some();
+        let retaken = sysmon.join().unwrap();
+        match retaken {
+            None => {
+                assert!(kept && taken_back.is_none(), "the M kept its P and its runnext");
+                assert!(runnext.is_occupied());
+            }
+            Some((_, sysmon_saw_work)) => {
+                assert!(!kept);
+                // Stranded would be: the P left idle without the G seen,
+                // and the G still in its runnext.
+                assert!(
+                    sysmon_saw_work || taken_back.is_some(),
+                    "the G was stranded on an idle P"
+                );
+                // Exactly one place holds it.
+                assert_ne!(taken_back.is_some(), runnext.is_occupied());
+            }
+        }
+    });
+}
+
 /// After sysmon retakes the P and another M polls with it, the first M
 /// (returning from its stuck poll) must not get it: no ABA on the word.
 #[test]

@@ -26,7 +26,7 @@ use std::marker::PhantomData;
 use std::ptr::{self, NonNull};
 use std::sync::atomic::{
     AtomicU64, AtomicUsize,
-    Ordering::{AcqRel, Acquire, Relaxed},
+    Ordering::{AcqRel, Acquire, Relaxed, SeqCst},
 };
 
 /// The shared half of a P. Aligned to a cache-line pair so that the owner's
@@ -147,7 +147,9 @@ impl<M> IntoRaw for async_task::Runnable<M> {
 }
 
 /// The runnext slot: one value, put by the owner, taken by the owner or a
-/// thief. Both take with `swap`, so exactly one of them gets it.
+/// thief. Both take with `swap`, so exactly one of them gets it. An M
+/// polling with the P in its hold may also [`fill`](RunNext::fill) the
+/// slot when it is empty, without taking the P out of the hold.
 pub(crate) struct RunNext<T: IntoRaw> {
     ptr: AtomicPtr<()>,
     _marker: PhantomData<T>,
@@ -169,6 +171,36 @@ impl<T: IntoRaw> RunNext<T> {
         // SAFETY: non-null values in the slot come from `into_raw` and the
         // swap made us their only owner.
         NonNull::new(old).map(|old| unsafe { T::from_raw(old) })
+    }
+
+    /// Puts `value` in the slot if it is empty: `Ok` with the value's
+    /// address (for [`RunNext::take_if`]), or `Err(value)` if the slot was
+    /// occupied.
+    ///
+    /// SeqCst, as the load in [`RunNext::is_occupied`]: an M that fills the
+    /// slot during its poll then checks that its P is still in its hold
+    /// (`Hold::is_held_by`), and sysmon, after taking the P from the hold
+    /// (`Hold::retake`), checks the slot for work. In one total order of
+    /// those four operations, at least one of the two checks sees the
+    /// other's write, so the value is never left on a P nobody runs. (In
+    /// C++20's model, which Rust's atomics follow: each check reads a value
+    /// the other's write came after, which puts the check before that write
+    /// in the total order of SeqCst operations; both checks missing would
+    /// make that order a cycle. loom does not model SeqCst loads
+    /// (tokio-rs/loom#180), so under loom a SeqCst fence after the write
+    /// stands for that order, in the model of `loom_tests.rs`.)
+    pub(crate) fn fill(&self, value: T) -> Result<*mut (), T> {
+        let raw = value.into_raw().as_ptr();
+        match self.ptr.compare_exchange(ptr::null_mut(), raw, SeqCst, Relaxed) {
+            Ok(_) => {
+                #[cfg(loom)]
+                super::loom::fence(SeqCst);
+                Ok(raw)
+            }
+            // SAFETY: `raw` came from `into_raw` just above and was not
+            // published: it is still ours.
+            Err(_) => Err(unsafe { T::from_raw(NonNull::new_unchecked(raw)) }),
+        }
     }
 
     /// Takes the value, if any (owner or thief).
@@ -198,9 +230,10 @@ impl<T: IntoRaw> RunNext<T> {
         self.ptr.load(Acquire)
     }
 
-    /// True if the slot holds a value (a snapshot).
+    /// True if the slot holds a value (a snapshot). SeqCst: see
+    /// [`RunNext::fill`].
     pub(crate) fn is_occupied(&self) -> bool {
-        !self.ptr.load(Acquire).is_null()
+        !self.ptr.load(SeqCst).is_null()
     }
 }
 
@@ -214,6 +247,16 @@ impl P {
     /// Puts `g` in runnext and returns the G it kicked out, if any.
     pub(crate) fn put_runnext(&self, g: G) -> Option<G> {
         self.runnext.put(g)
+    }
+
+    /// Puts `g` in runnext if it is empty (see [`RunNext::fill`]).
+    pub(crate) fn fill_runnext(&self, g: G) -> Result<*mut (), G> {
+        self.runnext.fill(g)
+    }
+
+    /// Takes the G at `seen` back out of runnext, unless someone took it.
+    pub(crate) fn take_runnext_if(&self, seen: *mut ()) -> Option<G> {
+        self.runnext.take_if(seen)
     }
 
     /// Takes the G in runnext, if any (owner or thief).
@@ -241,6 +284,11 @@ pub(crate) enum Put {
     Queued,
     /// The ring was full: 128 + 1 Gs went to the global queue.
     Spilled,
+    /// In the P's list of yielded Gs (`ready::queue_yielded`), which no
+    /// other M can take: waking one would find nothing. They go to the
+    /// global queue, and an M is woken, before this M's next poll if a P
+    /// is idle by then (`m::flush_yielded`).
+    Yielded,
 }
 
 impl PLocal {

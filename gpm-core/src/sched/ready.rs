@@ -214,6 +214,16 @@ fn schedule(g: G, info: ScheduleInfo) {
                 earlier => cx.self_woken.set(earlier),
             }
         }
+        let g = match fill_runnext_during_poll(cx, g, &info) {
+            Ok(()) => {
+                // As for `Put::RunNext` below.
+                if cx.spawning.get() {
+                    shared.wakep();
+                }
+                return None;
+            }
+            Err(g) => g,
+        };
         let mut g = Some(g);
         let put = cx.with_p(|p| {
             let g = g.take().expect("schedule ran twice");
@@ -229,7 +239,7 @@ fn schedule(g: G, info: ScheduleInfo) {
         // message in a ping-pong, and the woken M finds nothing to steal.
         // If the poll does not return soon (it blocks its thread), sysmon
         // calls `wakep` within a tick or two, and that M steals runnext.
-        if put != Some(Put::RunNext) || cx.spawning.get() {
+        if !matches!(put, Some(Put::RunNext | Put::Yielded)) || cx.spawning.get() {
             shared.wakep();
         }
         None
@@ -238,6 +248,40 @@ fn schedule(g: G, info: ScheduleInfo) {
         let shared = g.metadata().shared.clone();
         shared.inject(g);
     }
+}
+
+/// The common wake during a poll (a channel or a lock handing over to a
+/// parked G): runnext is empty, so `g` goes there with one CAS, without
+/// taking the P out of its hold for a moment (a CAS and a store on the
+/// hold's word, then a swap of runnext). `Err(g)` when this is not that
+/// case: the caller queues `g` the usual way.
+///
+/// If sysmon took the P from the hold before the CAS, it may have left the
+/// P idle without seeing `g`: then `g` is taken back out (unless somebody
+/// already runs it) and goes to the global queue. The check and sysmon's
+/// are ordered by `RunNext::fill`'s rule, so one of them sees the other.
+fn fill_runnext_during_poll(cx: &super::current::MContext, g: G, info: &ScheduleInfo) -> Result<(), G> {
+    let shared = &*cx.shared;
+    let Some(id) = cx.polling.get() else {
+        return Err(g);
+    };
+    // The cases `queue_local` does not send to runnext.
+    if info.woken_while_running || cx.netpolling.get() || shared.config.shake.is_some() {
+        return Err(g);
+    }
+    let ps = &shared.ps[id];
+    if ps.has_runnext() {
+        return Err(g);
+    }
+    // Runnable before anyone can take it.
+    g.metadata().make_runnable();
+    let seen = ps.fill_runnext(g)?;
+    if !ps.hold.is_held_by(cx.id) {
+        if let Some(g) = ps.take_runnext_if(seen) {
+            shared.inject(g);
+        }
+    }
+    Ok(())
 }
 
 /// The local half of `schedule`: puts `g` on P `p` of the current M.
@@ -275,7 +319,9 @@ fn queue_local(cx: &super::current::MContext, p: &mut PLocal, g: G, woken_while_
 pub(super) fn requeue_self_woken(cx: &super::current::MContext, p: &mut PLocal, g: G) {
     let put = queue_local(cx, p, g, true);
     debug_assert!(put != Put::RunNext);
-    cx.shared.wakep();
+    if put != Put::Yielded {
+        cx.shared.wakep();
+    }
 }
 
 /// Go's `Gosched` for `g`, on P `p`: the global queue's tail (see
@@ -289,9 +335,10 @@ fn queue_yielded(shared: &Shared, p: &mut PLocal, g: G) -> Put {
             shared.counters.spills.fetch_add(1, Relaxed);
             super::exectrace::spill(p.id);
         }
+        Put::Queued
     } else {
         p.yielded.push(g);
         p.publish_yielded(&shared.ps[p.id]);
+        Put::Yielded
     }
-    Put::Queued
 }
