@@ -23,7 +23,11 @@ pub(crate) struct MContext {
     /// its `Hold` instead (see [`MContext::with_p`]).
     pub(crate) p: RefCell<Option<PLocal>>,
     /// The P whose hold has this M's P during a poll (maybe taken since).
+    /// Set with [`MContext::set_polling`], which keeps `polling_p` with it.
     pub(crate) polling: Cell<Option<usize>>,
+    /// `&shared.ps[polling]`, or null: the lookup that every wake, budget
+    /// check and syscall during a poll makes, done once per poll.
+    polling_p: Cell<*const super::p::P>,
     /// The current poll began with a P and has lost it (sysmon handed it
     /// to another M): the G yields at its next leaf operation, so that no
     /// more than GOMAXPROCS threads run goroutine code (see `coop`).
@@ -105,6 +109,7 @@ impl MContext {
             info,
             p: RefCell::new(None),
             polling: Cell::new(None),
+            polling_p: Cell::new(std::ptr::null()),
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
             netpolling: Cell::new(false),
@@ -147,8 +152,23 @@ impl MContext {
             }
             Err(_) => return None,
         }
-        let id = self.polling.get()?;
-        self.shared.ps[id].hold.with(self.id, f)
+        self.polled()?.hold.with(self.id, f)
+    }
+
+    /// Records the P this M polls with (see `polling`).
+    pub(crate) fn set_polling(&self, id: Option<usize>) {
+        self.polling.set(id);
+        self.polling_p
+            .set(id.map_or(std::ptr::null(), |id| &self.shared.ps[id] as *const super::p::P));
+    }
+
+    /// The P this M polls with, if any (its hold has this M's P, unless
+    /// sysmon took it since).
+    #[inline]
+    pub(crate) fn polled(&self) -> Option<&super::p::P> {
+        // SAFETY: null, or a pointer into `self.shared.ps`, which this
+        // context's `Arc` keeps alive and which never moves or shrinks.
+        unsafe { self.polling_p.get().as_ref() }
     }
 
     /// The id of this M's P, or of the P it polls with (which sysmon may
@@ -167,10 +187,10 @@ impl MContext {
         let Some(p) = self.p.borrow_mut().take() else {
             return poll();
         };
-        let ps = &self.shared.ps[p.id];
+        self.set_polling(Some(p.id));
+        let ps = self.polled().expect("just set");
         // Only the owner writes it: a load and a store.
         ps.polls.store(ps.polls.load(Relaxed).wrapping_add(1), Relaxed);
-        self.polling.set(Some(p.id));
         self.lost_p.set(false);
         ps.hold.enter(self.id, p);
         struct Leave<'a>(&'a MContext);
@@ -185,10 +205,12 @@ impl MContext {
 
     /// The poll is over: take the P back from its hold, or find it gone.
     fn leave_hold(&self) {
-        let Some(id) = self.polling.take() else {
+        let Some(ps) = self.polled() else {
             return;
         };
-        match self.shared.ps[id].hold.leave(self.id) {
+        let held = ps.hold.leave(self.id);
+        self.set_polling(None);
+        match held {
             Some(mut p) => {
                 if let Some(g) = self.self_woken.take() {
                     super::ready::requeue_self_woken(self, &mut p, g);

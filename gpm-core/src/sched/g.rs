@@ -266,8 +266,8 @@ impl GInfo {
         if super::metrics::sampling() {
             self.sample_latency();
         }
+        // The M cleared its wait reason before this poll (`m.rs`).
         self.set_state(GState::Running);
-        super::wait::clear();
     }
 }
 

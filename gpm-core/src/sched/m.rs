@@ -96,6 +96,8 @@ fn schedule_once(cx: &MContext) {
                 p.tick(&shared.ps[p.id]);
             }
             cx.yield_requested.set(false);
+            // Whatever the poll parks on records itself (`wait::park`).
+            cx.wait_reason.set(0);
             cx.budget.set(super::preempt::BUDGET);
             cx.slice_grace.set(g.metadata().take_slice_ended());
             cx.slice_yielded.set(false);

@@ -42,11 +42,8 @@ fn spend_budget() -> bool {
         // The P whose `preempt` flag ends this G's time slice: the one in
         // the hold while a worker M polls (one lookup serves the lost-P
         // check too), or the one a `block_on` thread borrowed, if any.
-        let (lost, p) = match m.polling.get() {
-            Some(id) => {
-                let ps = &m.shared.ps[id];
-                (m.has_lost_p(ps), Some(ps))
-            }
+        let (lost, p) = match m.polled() {
+            Some(ps) => (m.has_lost_p(ps), Some(ps)),
             None => (m.lost_p.get(), m.p_id().map(|id| &m.shared.ps[id])),
         };
         if lost {

@@ -262,14 +262,13 @@ fn schedule(g: G, info: ScheduleInfo) {
 /// are ordered by `RunNext::fill`'s rule, so one of them sees the other.
 fn fill_runnext_during_poll(cx: &super::current::MContext, g: G, info: &ScheduleInfo) -> Result<(), G> {
     let shared = &*cx.shared;
-    let Some(id) = cx.polling.get() else {
+    let Some(ps) = cx.polled() else {
         return Err(g);
     };
     // The cases `queue_local` does not send to runnext.
     if info.woken_while_running || cx.netpolling.get() || shared.config.shake.is_some() {
         return Err(g);
     }
-    let ps = &shared.ps[id];
     if ps.has_runnext() {
         return Err(g);
     }

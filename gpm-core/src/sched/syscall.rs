@@ -31,7 +31,7 @@ pub(crate) fn syscall<R>(f: impl FnOnce() -> R) -> R {
 /// Returns the P, or `None` if this M polls without one.
 #[inline]
 fn enter(m: &MContext) -> Option<&P> {
-    let p = &m.shared.ps[m.polling.get()?];
+    let p = m.polled()?;
     if !p.hold.is_held_by(m.id) {
         return None;
     }
@@ -65,16 +65,15 @@ fn exit(m: &MContext, p: &P) {
 #[cold]
 #[inline(never)]
 fn exit_without_p(m: &MContext) {
-    let Some(id) = m.polling.get() else {
+    let Some(p) = m.polled() else {
         return;
     };
-    let p = &m.shared.ps[id];
     if p.hold.is_held_by(m.id) {
         p.syscall_m.store(0, Relaxed);
         super::exectrace::syscall_exit(true, false);
         return;
     }
-    m.polling.set(None);
+    m.set_polling(None);
     m.shared.lost_p();
     let shared = &m.shared;
     let Some(idle) = shared.idle.lock().take_p(&shared.ps) else {
@@ -89,6 +88,6 @@ fn exit_without_p(m: &MContext) {
     let next = &shared.ps[idle.id];
     next.preempt.store(false, Relaxed);
     next.polls.store(next.polls.load(Relaxed).wrapping_add(1), Relaxed);
-    m.polling.set(Some(idle.id));
+    m.set_polling(Some(idle.id));
     next.hold.enter(m.id, idle);
 }
