@@ -69,7 +69,7 @@
 //! | `hchan.rs` | `hchan`, `chansend`, `chanrecv`, `closechan` | the lock, the ring buffer, the wait queues, and the operations under the lock |
 //! | `lock.rs` | `hchan.lock` | the channel's spin lock |
 //! | `waitq.rs` | `waitq` | a FIFO of waiting operations |
-//! | `../sched/sudog.rs` | `sudog`, `acquireSudog`, `releaseSudog` | one waiting operation on one channel; per-P cache of 128 with a central list (in the scheduler's folder: each P holds a cache, as Go's `p.sudogcache`) |
+//! | `../sched/sudog.rs` | `sudog`, `acquireSudog`, `releaseSudog` | one waiting operation on one channel; `select!` takes its sudogs from a per-M cache of 128 with a central list (in the scheduler's folder; Go's `p.sudogcache`), a plain send or receive keeps its one sudog in its own future (`ops.rs`) |
 //! | `ops.rs` | `chansend`, `chanrecv` (blocking) | the send and receive futures |
 //! | `select.rs` | `selectgo` | `select!`'s engine |
 //! | `stream.rs` | | `Stream` for [`Receiver`], `Sink` for [`Sender`] |

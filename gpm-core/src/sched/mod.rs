@@ -39,7 +39,7 @@
 //! | `timers.rs` | `p.timers`, `checkTimers` | a timer heap per P, fired by the Ms; the M that sleeps until the next one |
 //! | `netpoll.rs` | `netpoll`, `pollDesc` | socket readiness on `mio` (edge-triggered); the poller M |
 //! | `blocking.rs` | | the `spawn_blocking` pool: threads without Ps, capped, with a keep-alive |
-//! | `sudog.rs` | `sudog`, `acquireSudog` | a G's entry in a channel's wait queue, pooled per M |
+//! | `sudog.rs` | `sudog`, `acquireSudog` | a G's entry in a channel's wait queue: in the send or receive future, or pooled per M for `select!` |
 //! | **seeing it work** | | |
 //! | `stats.rs` | | `Stats`, the snapshot `runtime::stats()` returns |
 //! | `trace.rs` | `schedtrace` | `GPM_DEBUG=schedtrace` and the SIGQUIT dump |

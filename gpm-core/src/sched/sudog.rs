@@ -9,10 +9,12 @@
 //! which case) the operation completed. A `select!` has one `Waiter` shared
 //! by the sudogs of all its cases (Go's `g.selectDone`).
 //!
-//! Sudogs are pooled, never freed while the program runs: each P keeps up to
-//! [`CACHE_CAP`] in its [`SudogCache`], refilled from and spilled to a
-//! central list by halves, as Go does. Threads without a P (the `*_blocking`
-//! calls) use the central list directly.
+//! A plain send or receive has exactly one sudog, which lives in its pinned
+//! future next to its `Waiter` (`chan/ops.rs`). A `select!` takes one per
+//! case from a pool, never freed while the program runs: each M keeps up
+//! to [`CACHE_CAP`] in its [`SudogCache`], refilled from and spilled to a
+//! central list by halves, as Go does with its per-P caches. Threads
+//! without an M use the central list directly.
 //!
 //! # Who touches what
 //! - A sudog's fields are written by its owner before it is enqueued and
