@@ -62,37 +62,71 @@ fn is_giving_up() -> bool {
     GIVING_UP.with(Cell::get)
 }
 
+/// A plain operation's one sudog, inside its pinned wait, and whether the
+/// operation is parked on it.
+struct OwnSudog {
+    node: UnsafeCell<Sudog>,
+    /// True from the queueing until the wait sees the operation completed
+    /// or takes the sudog back out (a completer may have dequeued it
+    /// already).
+    parked: Cell<bool>,
+}
+
+impl OwnSudog {
+    fn new() -> OwnSudog {
+        OwnSudog {
+            node: UnsafeCell::new(Sudog::blank()),
+            parked: Cell::new(false),
+        }
+    }
+
+    fn ptr(&self) -> NonNull<Sudog> {
+        // SAFETY: from `UnsafeCell::get` on a reference: not null.
+        unsafe { NonNull::new_unchecked(self.node.get()) }
+    }
+
+    /// The sudog, while the operation is parked on it.
+    fn parked(&self) -> Option<NonNull<Sudog>> {
+        self.parked.get().then(|| self.ptr())
+    }
+
+    /// Fills the sudog in for an operation about to be queued (the wait is
+    /// idle).
+    fn fill(&self, elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
+        let sg = self.ptr().as_ptr();
+        // SAFETY: the wait is idle (its sudog in no queue), so nobody else
+        // refers to the node.
+        unsafe {
+            debug_assert!(!(*sg).linked);
+            (*sg).elem = elem;
+            (*sg).waiter = waiter;
+            (*sg).case = 0;
+            (*sg).is_select = false;
+        }
+        self.ptr()
+    }
+
+    /// Ends the parking (`cancel`): the sudog, if the operation was parked
+    /// on it, for the caller to take out of its channel's queue.
+    fn take(&self) -> Option<NonNull<Sudog>> {
+        let sg = self.parked();
+        self.parked.set(false);
+        sg
+    }
+}
+
 /// A wait's sudog is out of every queue: the wait is idle again.
-fn forget_sudog(sudog: &Cell<Option<NonNull<Sudog>>>, waiter: &Waiter) {
-    sudog.set(None);
+fn forget_sudog(sudog: &OwnSudog, waiter: &Waiter) {
+    sudog.parked.set(false);
     // SAFETY: queued nowhere now, so no completer reads the waker.
     drop(unsafe { waiter.take_waker() });
 }
 
-/// Fills in a wait's own sudog (`node`) for a plain (non-select)
-/// operation, about to be queued.
-fn new_sudog(node: &UnsafeCell<Sudog>, elem: *mut (), waiter: &Waiter) -> NonNull<Sudog> {
-    let sg = node.get();
-    // SAFETY: the wait is idle (its sudog in no queue), so nobody else
-    // refers to the node.
-    unsafe {
-        debug_assert!(!(*sg).linked);
-        (*sg).elem = elem;
-        (*sg).waiter = waiter;
-        (*sg).case = 0;
-        (*sg).is_select = false;
-    }
-    // SAFETY: from `UnsafeCell::get` on a reference: not null.
-    unsafe { NonNull::new_unchecked(sg) }
-}
-
 /// The waiting half of a receive. Pinned; see the module docs.
 pub(crate) struct RecvWait<T> {
-    /// The sudog while the receive is parked (it may already have been
-    /// dequeued by the sender that completed it): `node`.
-    sudog: Cell<Option<NonNull<Sudog>>>,
-    /// The sudog this wait queues; see the module docs.
-    node: UnsafeCell<Sudog>,
+    /// The sudog it queues while parked (a sender that completes it
+    /// dequeues it); see the module docs.
+    sudog: OwnSudog,
     /// Waker and completion word.
     waiter: Waiter,
     /// Where a sender puts the value.
@@ -110,8 +144,7 @@ unsafe impl<T: Send> Sync for RecvWait<T> {}
 impl<T> RecvWait<T> {
     pub(crate) fn new() -> RecvWait<T> {
         RecvWait {
-            sudog: Cell::new(None),
-            node: UnsafeCell::new(Sudog::blank()),
+            sudog: OwnSudog::new(),
             waiter: Waiter::new(),
             slot: UnsafeCell::new(None),
             _pin: PhantomPinned,
@@ -122,7 +155,7 @@ impl<T> RecvWait<T> {
     ///
     /// The wait must be pinned: while parked, its sudog points into it.
     pub(crate) fn poll_recv(&self, chan: &Hchan<T>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        if let Some(sg) = self.sudog.get() {
+        if let Some(sg) = self.sudog.parked() {
             // The budget was spent by the poll that parked: one unit per
             // operation.
             return self.poll_parked(sg, chan, cx);
@@ -143,7 +176,7 @@ impl<T> RecvWait<T> {
             Attempt::Closed => Poll::Ready(None),
             Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
-                let sg = new_sudog(&self.node, self.slot.get().cast(), &self.waiter);
+                let sg = self.sudog.fill(self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
                 // SAFETY: queued nowhere yet, and we hold the lock anyway.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
@@ -153,7 +186,7 @@ impl<T> RecvWait<T> {
                 unsafe { locked.enqueue_recv(sg) };
                 drop(locked);
                 drop(old);
-                self.sudog.set(Some(sg));
+                self.sudog.parked.set(true);
                 park(WaitReason::ChanReceive);
                 Poll::Pending
             }
@@ -187,8 +220,7 @@ impl<T> RecvWait<T> {
         }
         // Done: the sender (or `close`) dequeued the sudog and is finished
         // with it and with the slot.
-        // Dequeued and completed: the node is ours again.
-        self.sudog.set(None);
+        self.sudog.parked.set(false);
         // SAFETY: completed, so nobody else touches the slot.
         Poll::Ready(unsafe { (*self.slot.get()).take() })
     }
@@ -221,10 +253,8 @@ impl<T> RecvWait<T> {
 
 /// The waiting half of a send. Pinned; see the module docs.
 pub(crate) struct SendWait<T> {
-    /// The sudog while the send is parked: `node`.
-    sudog: Cell<Option<NonNull<Sudog>>>,
-    /// The sudog this wait queues; see the module docs.
-    node: UnsafeCell<Sudog>,
+    /// The sudog it queues while parked; see the module docs.
+    sudog: OwnSudog,
     /// Waker and completion word.
     waiter: Waiter,
     /// The value, until a receiver (or the buffer) takes it.
@@ -240,8 +270,7 @@ unsafe impl<T: Send> Sync for SendWait<T> {}
 impl<T> SendWait<T> {
     pub(crate) fn new(value: Option<T>) -> SendWait<T> {
         SendWait {
-            sudog: Cell::new(None),
-            node: UnsafeCell::new(Sudog::blank()),
+            sudog: OwnSudog::new(),
             waiter: Waiter::new(),
             slot: UnsafeCell::new(value),
             _pin: PhantomPinned,
@@ -250,7 +279,7 @@ impl<T> SendWait<T> {
 
     /// Puts the next value to send (the wait must be idle).
     pub(crate) fn load(&self, value: T) {
-        debug_assert!(self.sudog.get().is_none());
+        debug_assert!(self.sudog.parked().is_none());
         // SAFETY: idle: nobody else refers to the slot.
         unsafe { *self.slot.get() = Some(value) };
     }
@@ -260,7 +289,7 @@ impl<T> SendWait<T> {
     /// # Panics
     /// If nothing is loaded (a finished send polled again).
     pub(crate) fn poll_send(&self, chan: &Hchan<T>, cx: &mut Context<'_>) -> Poll<Result<(), SendError<T>>> {
-        if let Some(sg) = self.sudog.get() {
+        if let Some(sg) = self.sudog.parked() {
             // Spent by the poll that parked.
             return self.poll_parked(sg, chan, cx);
         }
@@ -284,7 +313,7 @@ impl<T> SendWait<T> {
             }
             Attempt::Blocked if is_giving_up() => Poll::Pending,
             Attempt::Blocked => {
-                let sg = new_sudog(&self.node, self.slot.get().cast(), &self.waiter);
+                let sg = self.sudog.fill(self.slot.get().cast(), &self.waiter);
                 self.waiter.reset();
                 // SAFETY: queued nowhere yet.
                 let old = unsafe { self.waiter.set_waker(cx.waker()) };
@@ -292,7 +321,7 @@ impl<T> SendWait<T> {
                 unsafe { locked.enqueue_send(sg) };
                 drop(locked);
                 drop(old);
-                self.sudog.set(Some(sg));
+                self.sudog.parked.set(true);
                 park(WaitReason::ChanSend);
                 Poll::Pending
             }
@@ -320,8 +349,8 @@ impl<T> SendWait<T> {
                 return Poll::Pending;
             }
         }
-        // Dequeued and completed: the node is ours again.
-        self.sudog.set(None);
+        // Dequeued and completed: the sudog is ours again.
+        self.sudog.parked.set(false);
         // SAFETY: completed: the slot is ours. A value still in it means the
         // channel was closed under us.
         match unsafe { (*self.slot.get()).take() } {
@@ -345,7 +374,7 @@ impl<T> SendWait<T> {
 
     /// Takes back a value that was loaded and not sent (after `cancel`).
     pub(crate) fn unload(&self) -> Option<T> {
-        debug_assert!(self.sudog.get().is_none());
+        debug_assert!(self.sudog.parked().is_none());
         // SAFETY: idle: nobody else refers to the slot.
         unsafe { (*self.slot.get()).take() }
     }

@@ -22,12 +22,10 @@ pub(crate) struct MContext {
     /// The P this M holds, if any, outside polls. During a poll it waits in
     /// its `Hold` instead (see [`MContext::with_p`]).
     pub(crate) p: RefCell<Option<PLocal>>,
-    /// The P whose hold has this M's P during a poll (maybe taken since).
-    /// Set with [`MContext::set_polling`], which keeps `polling_p` with it.
-    pub(crate) polling: Cell<Option<usize>>,
-    /// `&shared.ps[polling]`, or null: the lookup that every wake, budget
-    /// check and syscall during a poll makes, done once per poll.
-    polling_p: Cell<*const super::p::P>,
+    /// The P whose hold has this M's P during a poll (maybe taken since):
+    /// `&shared.ps[id]` and `id`, looked up once per poll for every wake,
+    /// budget check and syscall of the poll ([`MContext::set_polling`]).
+    polling: Cell<Option<(ptr::NonNull<super::p::P>, usize)>>,
     /// The current poll began with a P and has lost it (sysmon handed it
     /// to another M): the G yields at its next leaf operation, so that no
     /// more than GOMAXPROCS threads run goroutine code (see `coop`).
@@ -109,7 +107,6 @@ impl MContext {
             info,
             p: RefCell::new(None),
             polling: Cell::new(None),
-            polling_p: Cell::new(std::ptr::null()),
             lost_p: Cell::new(false),
             spawning: Cell::new(false),
             netpolling: Cell::new(false),
@@ -155,29 +152,34 @@ impl MContext {
         self.polled()?.hold.with(self.id, f)
     }
 
-    /// Records the P this M polls with (see `polling`).
+    /// Records P `id` as the one this M polls with (`None`: none).
     pub(crate) fn set_polling(&self, id: Option<usize>) {
-        self.polling.set(id);
-        self.polling_p
-            .set(id.map_or(std::ptr::null(), |id| &self.shared.ps[id] as *const super::p::P));
+        self.polling
+            .set(id.map(|id| (ptr::NonNull::from(&self.shared.ps[id]), id)));
     }
 
     /// The P this M polls with, if any (its hold has this M's P, unless
     /// sysmon took it since).
     #[inline]
     pub(crate) fn polled(&self) -> Option<&super::p::P> {
-        // SAFETY: null, or a pointer into `self.shared.ps`, which this
-        // context's `Arc` keeps alive and which never moves or shrinks.
-        unsafe { self.polling_p.get().as_ref() }
+        // SAFETY: a pointer into `self.shared.ps`, which this context's
+        // `Arc` keeps alive and which never moves or shrinks.
+        self.polling.get().map(|(p, _)| unsafe { p.as_ref() })
     }
 
     /// The id of this M's P, or of the P it polls with (which sysmon may
     /// have taken since: a hint, for counters and flags).
     pub(crate) fn p_id(&self) -> Option<usize> {
+        let polling = || self.polling.get().map(|(_, id)| id);
         match self.p.try_borrow() {
-            Ok(slot) => slot.as_ref().map(|p| p.id).or(self.polling.get()),
-            Err(_) => self.polling.get(),
+            Ok(slot) => slot.as_ref().map(|p| p.id).or_else(polling),
+            Err(_) => polling(),
         }
+    }
+
+    /// This M's P as [`MContext::p_id`] names it, shared half.
+    pub(crate) fn current_p(&self) -> Option<&super::p::P> {
+        self.polled().or_else(|| self.p_id().map(|id| &self.shared.ps[id]))
     }
 
     /// Runs `poll` (one poll of a G) with this M's P parked in its hold,

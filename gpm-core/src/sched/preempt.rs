@@ -44,7 +44,7 @@ fn spend_budget() -> bool {
         // check too), or the one a `block_on` thread borrowed, if any.
         let (lost, p) = match m.polled() {
             Some(ps) => (m.has_lost_p(ps), Some(ps)),
-            None => (m.lost_p.get(), m.p_id().map(|id| &m.shared.ps[id])),
+            None => (m.lost_p.get(), m.current_p()),
         };
         if lost {
             // sysmon gave this G's P to another M during this poll: go to

@@ -200,7 +200,7 @@ fn schedule(g: G, info: ScheduleInfo) {
             super::shutdown::defer_drop(g);
             return None;
         }
-        if info.woken_while_running && cx.polling.get().is_some() {
+        if info.woken_while_running && cx.polled().is_some() {
             // The G this M is polling, scheduled as its poll returns: it
             // is queued when the P leaves its hold, a moment from now.
             // `yield_requested` stays set for `requeue_self_woken`.

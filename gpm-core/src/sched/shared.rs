@@ -342,10 +342,7 @@ impl Shared {
     pub(crate) fn count(&self, which: Count) {
         let on_p = current::with_current(|cx| {
             let cx = cx.filter(|cx| std::ptr::eq(Arc::as_ptr(&cx.shared), self))?;
-            let p = match cx.polled() {
-                Some(p) => p,
-                None => &self.ps[cx.p_id()?],
-            };
+            let p = cx.current_p()?;
             // An RMW: during a poll, sysmon may have handed this P to
             // another M, which counts on it too.
             p.counts[which as usize].fetch_add(1, Relaxed);
