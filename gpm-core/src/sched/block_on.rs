@@ -178,6 +178,8 @@ pub(crate) fn run_main<F: Future>(
         caller.check();
         if main.woken.swap(false, SeqCst) {
             cx.yield_requested.set(false);
+            // Whatever the poll parks on records itself (`wait::park`).
+            cx.wait_reason.set(0);
             cx.budget.set(super::preempt::BUDGET);
             cx.slice_grace.set(main_g.take_slice_ended());
             cx.slice_yielded.set(false);

@@ -308,8 +308,8 @@ impl MainG {
 
     /// Before a poll.
     pub(crate) fn start_poll(&self) {
+        // The `block_on` loop cleared its wait reason before this poll.
         self.state.store(GState::Running.to_u8(), Relaxed);
-        super::wait::clear();
     }
 
     /// As [`GInfo::take_slice_ended`].

@@ -137,12 +137,3 @@ pub(crate) fn park(reason: WaitReason) {
 pub(crate) fn take() -> WaitReason {
     current::with_current(|m| m.map_or(WaitReason::Foreign, |m| WaitReason::from_u8(m.wait_reason.replace(0))))
 }
-
-/// Clears any reason left over (before a poll starts).
-pub(crate) fn clear() {
-    current::with_current(|m| {
-        if let Some(m) = m {
-            m.wait_reason.set(0);
-        }
-    });
-}
